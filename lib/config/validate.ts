@@ -1,0 +1,102 @@
+import { ENVIRONMENT_NAMES, PlatformConfig } from './types';
+
+/** Thrown when an environment config is invalid; the message lists every bad field. */
+export class ConfigError extends Error {
+  constructor(readonly envName: string, readonly problems: string[]) {
+    super(`Invalid configuration for environment '${envName}':\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+const ACCOUNT = /^\d{12}$/;
+const RDS_TYPE = /^[a-z][a-z0-9]*\.[a-z0-9]+$/; // e.g. t4g.medium (without "db.")
+const CACHE_TYPE = /^cache\.[a-z][a-z0-9]*\.[a-z0-9]+$/;
+const SEARCH_TYPE = /^[a-z][a-z0-9]*\.[a-z0-9]+\.search$/;
+const NAME = /^[a-z][a-z0-9-]{1,20}$/;
+const DB_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
+const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
+
+/** Returns a list of problems, empty when valid. Pure: easy to unit test. */
+export function configProblems(c: PlatformConfig): string[] {
+  const p: string[] = [];
+  const field = (name: string, ok: boolean, allowed: string, got: unknown) => {
+    if (!ok) p.push(`${name}: ${allowed} (got ${JSON.stringify(got)})`);
+  };
+  const str = (v: unknown): v is string => typeof v === 'string';
+  const int = (v: unknown, min: number, max: number) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+  const prod = c.envName === 'prod';
+
+  field('envName', (ENVIRONMENT_NAMES as readonly string[]).includes(c.envName), `must be one of ${ENVIRONMENT_NAMES.join(', ')}`, c.envName);
+  field('appName', str(c.appName) && NAME.test(c.appName), 'must be lower-case letters, digits and dashes, 2-21 chars, starting with a letter', c.appName);
+  field('region', str(c.region) && REGION.test(c.region), 'must be an AWS region name such as eu-west-1', c.region);
+  if (c.account !== undefined) field('account', str(c.account) && ACCOUNT.test(c.account), 'must be a 12-digit AWS account id', c.account);
+  field('retainData', typeof c.retainData === 'boolean', 'must be true or false', c.retainData);
+  if (prod) field('retainData', c.retainData === true, 'must be true in prod (no data store may be deleted with its stack)', c.retainData);
+
+  const n = c.network ?? ({} as PlatformConfig['network']);
+  const cidr = str(n.vpcCidr) ? CIDR.exec(n.vpcCidr) : null;
+  const cidrOk = !!cidr && cidr.slice(1, 5).every((o) => Number(o) <= 255) && Number(cidr[5]) >= 16 && Number(cidr[5]) <= 24;
+  field('network.vpcCidr', cidrOk, 'must be an IPv4 CIDR with a prefix length from /16 to /24, e.g. 10.20.0.0/16', n.vpcCidr);
+  field('network.maxAzs', int(n.maxAzs, prod ? 2 : 1, 6), prod ? 'must be an integer from 2 to 6 in prod (Multi-AZ)' : 'must be an integer from 1 to 6', n.maxAzs);
+  field('network.natGateways', int(n.natGateways, prod ? 2 : 1, Number.isInteger(n.maxAzs) ? n.maxAzs : 6),
+    `must be an integer from ${prod ? 2 : 1} to network.maxAzs`, n.natGateways);
+  field('network.interfaceEndpoints', Array.isArray(n.interfaceEndpoints) && n.interfaceEndpoints.every((e) => str(e) && /^[A-Z0-9_]+$/.test(e)),
+    'must be a list of InterfaceVpcEndpointAwsService names such as ECR, STS, SECRETS_MANAGER', n.interfaceEndpoints);
+  field('network.flowLogRetentionDays', int(n.flowLogRetentionDays, 1, 3653), 'must be an integer number of days from 1 to 3653', n.flowLogRetentionDays);
+  if (n.existingVpc) {
+    const e = n.existingVpc;
+    field('network.existingVpc.vpcId', str(e.vpcId) && VPC_ID.test(e.vpcId), 'must look like vpc-0123456789abcdef0', e.vpcId);
+    for (const kind of ['publicSubnetIds', 'privateSubnetIds', 'isolatedSubnetIds'] as const) {
+      const ids = e[kind];
+      field(`network.existingVpc.${kind}`, Array.isArray(ids) && ids.length === n.maxAzs && ids.every((s) => str(s) && SUBNET_ID.test(s)),
+        `must list network.maxAzs (${n.maxAzs}) subnet ids like subnet-0123456789abcdef0, one per AZ`, ids);
+    }
+  }
+
+  const m = c.mysql ?? ({} as PlatformConfig['mysql']);
+  field('mysql.instanceType', str(m.instanceType) && RDS_TYPE.test(m.instanceType), 'must be an instance type without the db. prefix, e.g. t4g.medium', m.instanceType);
+  field('mysql.multiAz', typeof m.multiAz === 'boolean' && (!prod || m.multiAz), prod ? 'must be true in prod' : 'must be true or false', m.multiAz);
+  field('mysql.allocatedStorageGiB', int(m.allocatedStorageGiB, 20, 65536), 'must be an integer from 20 to 65536', m.allocatedStorageGiB);
+  field('mysql.maxAllocatedStorageGiB', int(m.maxAllocatedStorageGiB, Number.isInteger(m.allocatedStorageGiB) ? m.allocatedStorageGiB : 20, 65536),
+    'must be an integer from mysql.allocatedStorageGiB to 65536', m.maxAllocatedStorageGiB);
+  field('mysql.backupRetentionDays', int(m.backupRetentionDays, prod ? 7 : 1, 35), `must be an integer from ${prod ? 7 : 1} to 35`, m.backupRetentionDays);
+  field('mysql.databaseName', str(m.databaseName) && DB_NAME.test(m.databaseName), 'must be a MySQL identifier: a letter, then letters, digits or _', m.databaseName);
+
+  const r = c.redis ?? ({} as PlatformConfig['redis']);
+  field('redis.engine', r.engine === 'redis' || r.engine === 'valkey', "must be 'redis' or 'valkey'", r.engine);
+  field('redis.nodeType', str(r.nodeType) && CACHE_TYPE.test(r.nodeType), 'must be an ElastiCache node type such as cache.t4g.small', r.nodeType);
+  field('redis.shards', int(r.shards, 1, 500), 'must be an integer from 1 to 500', r.shards);
+  field('redis.replicasPerShard', int(r.replicasPerShard, 1, 5), 'must be an integer from 1 to 5 (automatic failover needs a replica)', r.replicasPerShard);
+  field('redis.snapshotRetentionDays', int(r.snapshotRetentionDays, prod ? 1 : 0, 35), `must be an integer from ${prod ? 1 : 0} to 35`, r.snapshotRetentionDays);
+
+  const s = c.search ?? ({} as PlatformConfig['search']);
+  field('search.dataNodeType', str(s.dataNodeType) && SEARCH_TYPE.test(s.dataNodeType), 'must be an OpenSearch instance type such as r7g.large.search', s.dataNodeType);
+  field('search.zoneCount', int(s.zoneCount, prod ? 2 : 1, 3), prod ? 'must be 2 or 3 in prod' : 'must be 1, 2 or 3', s.zoneCount);
+  field('search.dataNodes', int(s.dataNodes, 1, 80) && (!Number.isInteger(s.zoneCount) || s.dataNodes % s.zoneCount === 0),
+    'must be an integer from 1 to 80 and a multiple of search.zoneCount', s.dataNodes);
+  if (Number.isInteger(s.zoneCount) && Number.isInteger(n.maxAzs)) {
+    field('search.zoneCount', s.zoneCount <= n.maxAzs, 'must not exceed network.maxAzs', s.zoneCount);
+  }
+  if (s.masterNodeType !== undefined || s.masterNodes !== undefined) {
+    field('search.masterNodeType', str(s.masterNodeType) && SEARCH_TYPE.test(s.masterNodeType), 'must be an OpenSearch instance type such as m7g.large.search', s.masterNodeType);
+    field('search.masterNodes', s.masterNodes === 3 || s.masterNodes === 5, 'must be 3 or 5 when dedicated masters are used', s.masterNodes);
+  }
+  field('search.volumeSizeGiB', int(s.volumeSizeGiB, 10, 16384), 'must be an integer from 10 to 16384', s.volumeSizeGiB);
+
+  const b = c.buckets ?? ({} as PlatformConfig['buckets']);
+  field('buckets.noncurrentVersionExpirationDays', int(b.noncurrentVersionExpirationDays, 1, 3650), 'must be an integer from 1 to 3650', b.noncurrentVersionExpirationDays);
+  field('buckets.accessLogRetentionDays', int(b.accessLogRetentionDays, 1, 3650), 'must be an integer from 1 to 3650', b.accessLogRetentionDays);
+  field('buckets.uploadCorsOrigins', Array.isArray(b.uploadCorsOrigins) && b.uploadCorsOrigins.length > 0 && b.uploadCorsOrigins.every((o) => str(o) && /^https?:\/\/[^/\s*]+$/.test(o)),
+    'must be a non-empty list of origins like https://www.example.com (no wildcard, no path)', b.uploadCorsOrigins);
+  return p;
+}
+
+/** Throws a ConfigError naming every invalid field. */
+export function validateConfig(c: PlatformConfig): PlatformConfig {
+  const problems = configProblems(c);
+  if (problems.length > 0) throw new ConfigError(String(c?.envName), problems);
+  return c;
+}
