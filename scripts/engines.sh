@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Start and stop real local data engines as plain processes, loopback only, for
+# tests and local runs. See scripts/README.md.
+set -euo pipefail
+
+SCRIPTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib/common.sh
+. "$SCRIPTS_DIR/lib/common.sh"
+for engine in "${ALL_ENGINES[@]}"; do
+  # shellcheck source=/dev/null
+  . "$SCRIPTS_DIR/lib/$engine.sh"
+done
+
+usage() {
+  cat >&2 <<EOF
+usage: $(basename "$0") COMMAND [ARGS]
+  up [ENGINE...]        start what is not running and healthy, wait until ready, write the env file
+  down [ENGINE...]      stop and delete the engines' state
+  status                one line per engine or member: up/down
+  env                   print $ENV_FILE
+  kill etcd N | kill redis PORT     SIGKILL etcd member N (1..3) or one redis node
+  start etcd N | start redis PORT   restart it with its data; it rejoins
+engines: ${ALL_ENGINES[*]} (default: all)
+state: ENGINES_DIR=$ENGINES_DIR   downloads and builds: ENGINES_CACHE=$ENGINES_CACHE
+EOF
+  exit 2
+}
+
+# Validate engine names; none means all.
+pick_engines() {
+  local e
+  (($#)) || set -- "${ALL_ENGINES[@]}"
+  for e in "$@"; do
+    [[ " ${ALL_ENGINES[*]} " == *" $e "* ]] || die "unknown engine '$e' (known: ${ALL_ENGINES[*]})"
+  done
+  PICKED=("$@")
+}
+
+# One mutating command at a time (two concurrent `up` calls must not double-start).
+take_lock() {
+  mkdir -p "$ENGINES_DIR"
+  exec 9>"$ENGINES_DIR/.lock"
+  flock -w 1800 9 || die "could not lock $ENGINES_DIR/.lock within 30 min"
+}
+
+cmd_up() {
+  local e t0
+  pick_engines "$@"
+  take_lock
+  for e in "${PICKED[@]}"; do
+    t0=$(date +%s%N)
+    mkdir -p "$ENGINES_DIR/$e"
+    "${e}_up"
+    log "$e ready ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
+  done
+  write_env
+}
+
+cmd_down() {
+  local e
+  pick_engines "$@"
+  take_lock
+  for e in "${PICKED[@]}"; do
+    "${e}_down"
+    log "$e down"
+  done
+  write_env
+}
+
+cmd_fault() {
+  local action=$1 e=${2:-} member=${3:-}
+  [[ ($e == etcd || $e == redis) && -n $member ]] || usage
+  take_lock
+  "${e}_${action}" "$member"
+}
+
+cmd=${1:-}
+(($#)) && shift
+case $cmd in
+  up) cmd_up "$@" ;;
+  down) cmd_down "$@" ;;
+  status) for engine in "${ALL_ENGINES[@]}"; do "${engine}_status"; done ;;
+  env) [[ -f $ENV_FILE ]] || die "no $ENV_FILE yet; run: $0 up"; cat "$ENV_FILE" ;;
+  kill | start) cmd_fault "$cmd" "$@" ;;
+  *) usage ;;
+esac
