@@ -1,0 +1,35 @@
+/**
+ * Two projects: `unit` (test/**\/*.unit.test.ts, no engines) and `integration` (every other
+ * test/**\/*.test.ts, against real local engines started by test/support/global-setup.ts).
+ *
+ * Engines the integration project needs: `ENGINES` (space or comma separated) or this default.
+ * Add one here when a test needs it (e.g. 'etcd redis mysql opensearch s3').
+ */
+const ENGINES = process.env.ENGINES || 'etcd redis';
+
+// Transpile only (tsconfig has isolatedModules); `npm test` type-checks once with tsc first.
+const tsJest = ['ts-jest', { diagnostics: false }];
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test'],
+      testMatch: ['**/*.unit.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+    },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      roots: ['<rootDir>/test'],
+      testMatch: ['**/*.test.ts'],
+      testPathIgnorePatterns: ['\\.unit\\.test\\.ts$'],
+      transform: { '^.+\\.ts$': tsJest },
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globals: { ENGINES },
+      testTimeout: 60_000,
+    },
+  ],
+};

@@ -1,0 +1,38 @@
+import { createService, readIdentity, type Service, type ServiceDefinition } from '../kit';
+
+/**
+ * A minimal service: echoes what it received. The gateway's tests and benchmark route to it, and it
+ * is the smallest example of a kit service. `ECHO_FAIL_STATUS` makes it answer that status
+ * to everything but probes (fault tests).
+ */
+export async function createEcho(overrides: Partial<ServiceDefinition> = {}): Promise<Service> {
+  const failStatus = Number(process.env.ECHO_FAIL_STATUS ?? 0);
+  return createService({
+    name: process.env.ECHO_NAME ?? 'echo',
+    routes(app, ctx) {
+      const respond = async (req: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
+        if (failStatus) return reply.code(failStatus).send({ error: 'injected_failure', instance: ctx.registry?.registered?.id });
+        const delay = Number((req.query as Record<string, string>).delay ?? 0);
+        if (delay > 0) await new Promise((r) => setTimeout(r, Math.min(delay, 30_000)));
+        return {
+          instance: ctx.registry?.registered?.id ?? 'unregistered',
+          method: req.method,
+          url: req.url,
+          requestId: req.id,
+          identity: readIdentity(req.headers) ?? null,
+          headers: req.headers,
+          body: req.body ?? null,
+        };
+      };
+      app.get('/ping', async () => 'pong');
+      app.all('/*', respond);
+    },
+    ...overrides,
+  });
+}
+
+export async function start(): Promise<void> {
+  const svc = await createEcho();
+  svc.handleSignals();
+  await svc.start();
+}

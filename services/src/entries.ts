@@ -1,0 +1,14 @@
+/**
+ * Every service of the image, by the name `SERVICE` selects. A module is imported only when
+ * selected, so one service never loads another's dependencies.
+ *
+ * To add a service: one line, `name: () => import('./name'),` where `./name/index.ts` exports
+ * `start(): Promise<unknown>` (build it with `createService` from `./kit`).
+ */
+export interface ServiceModule {
+  start(): Promise<unknown>;
+}
+
+export const entries: Record<string, () => Promise<ServiceModule>> = {
+  echo: () => import('./echo'),
+};

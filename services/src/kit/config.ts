@@ -1,0 +1,143 @@
+/**
+ * Typed configuration from environment variables.
+ *
+ * Each service declares a spec (variable name -> parser); `loadConfig` reads them all, collects
+ * every problem and throws one `ConfigError` that names each offending variable, so a bad
+ * deployment fails at start with a message an operator can act on.
+ */
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses one variable; throws a plain Error whose message completes "NAME ...". */
+export interface VarSpec<T> {
+  readonly parse: (raw: string | undefined) => T;
+}
+
+export type Parsed<S> = { [K in keyof S]: S[K] extends VarSpec<infer T> ? T : never };
+
+function spec<T>(parseValue: (raw: string) => T, fallback: T | undefined): VarSpec<T> {
+  return {
+    parse(raw) {
+      if (raw === undefined || raw.trim() === '') {
+        if (fallback === undefined) throw new Error('is required but not set');
+        return fallback;
+      }
+      return parseValue(raw.trim());
+    },
+  };
+}
+
+/** Variable parsers. Leave `default` out to make a variable required. */
+export const env = {
+  string(opts: { default?: string; pattern?: RegExp } = {}): VarSpec<string> {
+    return spec((raw) => {
+      if (opts.pattern && !opts.pattern.test(raw)) throw new Error(`must match ${opts.pattern} (got "${raw}")`);
+      return raw;
+    }, opts.default);
+  },
+  /** Optional string: `undefined` when unset. */
+  optional(): VarSpec<string | undefined> {
+    return { parse: (raw) => (raw === undefined || raw.trim() === '' ? undefined : raw.trim()) };
+  },
+  int(opts: { default?: number; min?: number; max?: number } = {}): VarSpec<number> {
+    const min = opts.min ?? Number.MIN_SAFE_INTEGER;
+    const max = opts.max ?? Number.MAX_SAFE_INTEGER;
+    return spec((raw) => {
+      const n = Number(raw);
+      if (!/^-?\d+$/.test(raw) || n < min || n > max) {
+        throw new Error(`must be an integer between ${min} and ${max} (got "${raw}")`);
+      }
+      return n;
+    }, opts.default);
+  },
+  bool(opts: { default?: boolean } = {}): VarSpec<boolean> {
+    return spec((raw) => {
+      const v = raw.toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['0', 'false', 'no', 'off'].includes(v)) return false;
+      throw new Error(`must be true or false (got "${raw}")`);
+    }, opts.default);
+  },
+  oneOf<T extends string>(values: readonly T[], opts: { default?: T } = {}): VarSpec<T> {
+    return spec((raw) => {
+      if (!values.includes(raw as T)) throw new Error(`must be one of ${values.join(', ')} (got "${raw}")`);
+      return raw as T;
+    }, opts.default);
+  },
+  /** Comma-separated list; empty entries are dropped. */
+  list(opts: { default?: string[] } = {}): VarSpec<string[]> {
+    return spec((raw) => raw.split(',').map((s) => s.trim()).filter(Boolean), opts.default);
+  },
+  url(opts: { default?: string } = {}): VarSpec<string> {
+    return spec((raw) => {
+      try {
+        return new URL(raw).toString();
+      } catch {
+        throw new Error(`must be a URL (got "${raw}")`);
+      }
+    }, opts.default);
+  },
+};
+
+/** Reads and validates every variable of `specs` from `source` (default `process.env`). */
+export function loadConfig<S extends Record<string, VarSpec<unknown>>>(
+  specs: S,
+  source: NodeJS.ProcessEnv = process.env,
+): Parsed<S> {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, s] of Object.entries(specs)) {
+    try {
+      out[name] = s.parse(source[name]);
+    } catch (err) {
+      problems.push(`${name} ${(err as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out as Parsed<S>;
+}
+
+/** Local engine addresses (scripts/engines.sh), the defaults when nothing is configured. */
+export const LOCAL_ETCD_ENDPOINTS = ['http://127.0.0.1:23791', 'http://127.0.0.1:23792', 'http://127.0.0.1:23793'];
+export const LOCAL_REDIS_NODES = ['127.0.0.1:27001', '127.0.0.1:27002', '127.0.0.1:27003'];
+
+/** Variables every service reads (see services/README.md). Extend with a service's own spec. */
+export const kitSpec = {
+  PORT: env.int({ default: 8080, min: 0, max: 65535 }),
+  HOST: env.string({ default: '0.0.0.0' }),
+  /** Address other instances reach this one at; in Kubernetes the pod IP (downward API). */
+  ADVERTISE_HOST: env.string({ default: process.env.POD_IP || '127.0.0.1' }),
+  INSTANCE_ID: env.optional(),
+  SERVICE_VERSION: env.string({ default: '0.1.0' }),
+  ZONE: env.string({ default: 'local' }),
+  WEIGHT: env.int({ default: 1, min: 1, max: 1000 }),
+  LOG_LEVEL: env.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, { default: 'info' }),
+  ETCD_ENDPOINTS: env.list({ default: LOCAL_ETCD_ENDPOINTS }),
+  REGISTRY_ENABLED: env.bool({ default: true }),
+  REGISTRY_TTL_SECONDS: env.int({ default: 10, min: 2, max: 300 }),
+  REDIS_CLUSTER_NODES: env.list({ default: LOCAL_REDIS_NODES }),
+  REDIS_TLS: env.bool({ default: false }),
+  REDIS_USERNAME: env.optional(),
+  REDIS_PASSWORD: env.optional(),
+  BALANCER: env.oneOf(['round-robin', 'weighted', 'least-outstanding'] as const, { default: 'round-robin' }),
+  CLIENT_TIMEOUT_MS: env.int({ default: 5000, min: 1 }),
+  CLIENT_RETRIES: env.int({ default: 2, min: 0, max: 10 }),
+  BODY_LIMIT_BYTES: env.int({ default: 1_048_576, min: 1 }),
+  /** After the lease is revoked, time for watchers (gateways) to drop this instance, ms. */
+  SHUTDOWN_GRACE_MS: env.int({ default: 1000, min: 0 }),
+  /** Upper bound on waiting for in-flight requests, ms. */
+  SHUTDOWN_DRAIN_MS: env.int({ default: 10_000, min: 0 }),
+};
+
+/** The parsed {@link kitSpec}. */
+export type KitConfig = Parsed<typeof kitSpec>;
+
+/** Reads the kit variables. Throws {@link ConfigError} naming every bad one. */
+export function loadKitConfig(source: NodeJS.ProcessEnv = process.env): KitConfig {
+  return loadConfig(kitSpec, source);
+}

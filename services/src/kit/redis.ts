@@ -1,0 +1,52 @@
+import { Cluster, type ClusterOptions } from 'ioredis';
+
+export { Cluster } from 'ioredis';
+
+/** Options of {@link createRedisCluster}. */
+export interface RedisClusterSettings {
+  /** Seed nodes as `host:port`; any reachable member is enough to learn the slot map. */
+  readonly nodes: readonly string[];
+  /** TLS to the nodes (ElastiCache in-transit encryption). @default false */
+  readonly tls?: boolean;
+  /** AUTH token (ElastiCache) or ACL password. @default none */
+  readonly password?: string;
+  /** ACL user name (ElastiCache RBAC). @default none: the default user */
+  readonly username?: string;
+  /** Rejects a command that takes longer, ms, so a dead master fails calls fast. @default 500 */
+  readonly commandTimeoutMs?: number;
+  /** Merged over the defaults. @default none */
+  readonly clusterOptions?: ClusterOptions;
+}
+
+/**
+ * An ioredis Cluster client. In AWS (ElastiCache cluster mode, TLS + AUTH) the configuration
+ * endpoint is a DNS name whose certificate must match: `dnsLookup` keeps the names, as ioredis
+ * documents for ElastiCache TLS. Locally it is plain TCP to 127.0.0.1 nodes.
+ * Auto-pipelining batches concurrent commands per node (the gateway's rate limiter relies on it).
+ */
+export function createRedisCluster(settings: RedisClusterSettings): Cluster {
+  const nodes = settings.nodes.map((n) => {
+    const i = n.lastIndexOf(':');
+    return i > 0 ? { host: n.slice(0, i), port: Number(n.slice(i + 1)) } : { host: n, port: 6379 };
+  });
+  if (nodes.length === 0) throw new Error('createRedisCluster needs at least one node');
+  const options: ClusterOptions = {
+    enableAutoPipelining: true,
+    slotsRefreshTimeout: 2000,
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 300,
+    maxRedirections: 16,
+    clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+    redisOptions: {
+      commandTimeout: settings.commandTimeoutMs ?? 500,
+      connectTimeout: 2000,
+      maxRetriesPerRequest: 2,
+      ...(settings.password ? { password: settings.password } : {}),
+      ...(settings.username ? { username: settings.username } : {}),
+      ...(settings.tls ? { tls: {} } : {}),
+    },
+    ...(settings.tls ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) } : {}),
+    ...settings.clusterOptions,
+  };
+  return new Cluster(nodes, options);
+}

@@ -1,0 +1,29 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+/** Where scripts/engines.sh writes the engines' addresses. */
+export const ENGINES_ENV_FILE = process.env.ENGINES_ENV_FILE ?? '/tmp/platform-engines/engines.env';
+
+/**
+ * Starts the local engines the integration tests need (idempotent: already running ones are kept)
+ * and loads their addresses into process.env, which the test workers inherit.
+ * Set ENGINES_SKIP_UP=1 to use engines you started yourself (with their env already exported).
+ */
+export default async function globalSetup(_global: unknown, project: { globals?: Record<string, unknown> }): Promise<void> {
+  const engines = String(project.globals?.ENGINES ?? 'etcd redis').split(/[\s,]+/).filter(Boolean);
+  if (process.env.ENGINES_SKIP_UP !== '1') {
+    const script = resolve(__dirname, '../../../scripts/engines.sh');
+    execFileSync('bash', [script, 'up', ...engines], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 300_000 });
+    loadEnvFile(ENGINES_ENV_FILE);
+  }
+}
+
+function loadEnvFile(file: string): void {
+  if (!existsSync(file)) throw new Error(`engines env file ${file} not found after scripts/engines.sh up`);
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^\s*(?:export\s+)?([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (!m) continue;
+    process.env[m[1]] = m[2].replace(/^(['"])(.*)\1$/, '$2');
+  }
+}
