@@ -1,0 +1,265 @@
+import { Duration, SecretValue, Stack, Token } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { acknowledge, controlTower } from '../compliance';
+
+/**
+ * Id of the AWS-managed prefix list `com.amazonaws.global.cloudfront.origin-facing`, per region.
+ * The ids differ per region and never change; a table avoids a `fromLookup` (offline synth).
+ * Source: the AWS networking blog post "Limit access to your origins using the AWS-managed prefix
+ * list for Amazon CloudFront", cross-checked in several public templates. Regions not listed here
+ * need `originFacingPrefixListId` (`aws ec2 describe-managed-prefix-lists --filters
+ * Name=prefix-list-name,Values=com.amazonaws.global.cloudfront.origin-facing`).
+ */
+export const CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS: Readonly<Record<string, string>> = {
+  'ap-northeast-1': 'pl-58a04531',
+  'ap-northeast-2': 'pl-22a6434b',
+  'ap-south-1': 'pl-9aa247f3',
+  'ap-southeast-1': 'pl-31a34658',
+  'ap-southeast-2': 'pl-b8a742d1',
+  'ca-central-1': 'pl-38a64351',
+  'eu-central-1': 'pl-a3a144ca',
+  'eu-north-1': 'pl-fab65393',
+  'eu-west-1': 'pl-4fa04526',
+  'eu-west-2': 'pl-93a247fa',
+  'eu-west-3': 'pl-75b1541c',
+  'sa-east-1': 'pl-5da64334',
+  'us-east-1': 'pl-3b927c52',
+  'us-east-2': 'pl-b6a144df',
+  'us-west-1': 'pl-4ea04527',
+  'us-west-2': 'pl-82a045eb',
+};
+
+/** How the target group keeps a client on one target. */
+export interface StickinessOptions {
+  /**
+   * How long a client stays on its target (1 second to 7 days).
+   * @default Duration.hours(1)
+   */
+  readonly duration?: Duration;
+  /**
+   * Application cookie to follow (`app_cookie` stickiness: the ALB sets `AWSALBAPP-*` next to it).
+   * Must not start with `AWSALB` (reserved by the load balancer).
+   * @default - duration-based stickiness with the load balancer's own cookie `AWSALB` (`lb_cookie`)
+   */
+  readonly appCookieName?: string;
+}
+
+export interface StickyLoadBalancerProps {
+  /** VPC of the load balancer and its targets. */
+  readonly vpc: ec2.IVpc;
+  /**
+   * Subnets of the load balancer (public: it is internet-facing, CloudFront connects over the internet).
+   * @default - the public subnets of `vpc`
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** Port the targets (gateway pods) listen on; the target group port. */
+  readonly targetPort: number;
+  /**
+   * Health check path on the targets.
+   * @default '/'
+   */
+  readonly healthCheckPath?: string;
+  /**
+   * How long the load balancer drains a deregistering target.
+   * @default Duration.seconds(30)
+   */
+  readonly deregistrationDelay?: Duration;
+  /**
+   * Ramp-up time for a new target (30 to 900 seconds).
+   * @default - no slow start
+   */
+  readonly slowStart?: Duration;
+  /**
+   * Sticky sessions: `lb_cookie` (no `appCookieName`) or `app_cookie` (with one).
+   * @default - `lb_cookie` for one hour
+   */
+  readonly stickiness?: StickinessOptions;
+  /**
+   * ACM certificate (in the load balancer's region) for an HTTPS listener on 443. Its names must
+   * cover the host name CloudFront sends (the viewer's domain when the Host header is forwarded).
+   * @default - an HTTP listener on 80: CloudFront to ALB is then unencrypted on the AWS network
+   *   (requests still need the secret origin header); use it for dev only
+   */
+  readonly certificate?: acm.ICertificate;
+  /**
+   * TLS policy of the HTTPS listener (only with `certificate`).
+   * @default elbv2.SslPolicy.RECOMMENDED_TLS (TLS 1.2 and 1.3)
+   */
+  readonly sslPolicy?: elbv2.SslPolicy;
+  /**
+   * Name of the header CloudFront adds with the secret value; requests without it get 403.
+   * @default 'X-Origin-Verify'
+   */
+  readonly originHeaderName?: string;
+  /**
+   * Id of the CloudFront origin-facing managed prefix list in this region (the only ingress).
+   * @default - from `CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS` for the stack's region; an error for other regions
+   */
+  readonly originFacingPrefixListId?: string;
+  /** Bucket for the ALB access logs (SSE-S3: the ALB cannot write to a KMS-encrypted bucket). */
+  readonly accessLogsBucket: s3.IBucket;
+  /**
+   * Key prefix of the access logs in the bucket.
+   * @default 'alb'
+   */
+  readonly accessLogsPrefix?: string;
+  /**
+   * Deletion protection of the load balancer.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+  /**
+   * Idle timeout of client connections (CloudFront's origin keep-alive is at most 60 s by default).
+   * @default Duration.seconds(60)
+   */
+  readonly idleTimeout?: Duration;
+}
+
+/**
+ * An internet-facing Application Load Balancer that only CloudFront can use: its own security group
+ * admits only the CloudFront origin-facing prefix list, and a listener rule forwards only requests
+ * that carry a secret header (value in Secrets Manager, rendered as a dynamic reference); anything
+ * else gets a fixed 403. Forwards to a sticky IP target group (pods bound by a TargetGroupBinding).
+ */
+export class StickyLoadBalancer extends Construct {
+  /** The load balancer. */
+  readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  /** Security group of the load balancer: ingress from CloudFront only, egress to the targets' port. */
+  readonly securityGroup: ec2.SecurityGroup;
+  /** Sticky IP target group on `targetPort`. */
+  readonly targetGroup: elbv2.ApplicationTargetGroup;
+  /** HTTPS listener on 443 with a certificate, else HTTP on 80. Default action: fixed 403. */
+  readonly listener: elbv2.ApplicationListener;
+  /** Rule forwarding requests that carry the secret origin header to the target group. */
+  readonly forwardRule: elbv2.ApplicationListenerRule;
+  /** Secret whose value CloudFront sends in `originHeaderName`. */
+  readonly originSecret: secretsmanager.Secret;
+  /** Name of the secret origin header. */
+  readonly originHeaderName: string;
+  /** The origin header value as a CloudFormation dynamic reference (never a literal in the template). */
+  readonly originHeaderValue: SecretValue;
+  /** Protocol CloudFront must use to reach this load balancer. */
+  readonly protocol: elbv2.ApplicationProtocol;
+  /** Id of the prefix list allowed in. */
+  readonly originFacingPrefixListId: string;
+
+  constructor(scope: Construct, id: string, props: StickyLoadBalancerProps) {
+    super(scope, id);
+    this.originFacingPrefixListId = props.originFacingPrefixListId ?? this.prefixListForRegion();
+    this.originHeaderName = props.originHeaderName ?? 'X-Origin-Verify';
+    if (!/^[A-Za-z0-9-]{1,40}$/.test(this.originHeaderName)) {
+      throw new Error(`StickyLoadBalancer: originHeaderName must be 1-40 letters, digits or '-' (got '${this.originHeaderName}')`);
+    }
+    if (props.sslPolicy && !props.certificate) {
+      throw new Error('StickyLoadBalancer: sslPolicy needs a certificate (the listener is plain HTTP without one)');
+    }
+    this.protocol = props.certificate ? elbv2.ApplicationProtocol.HTTPS : elbv2.ApplicationProtocol.HTTP;
+    const listenerPort = props.certificate ? 443 : 80;
+
+    // The prefix list weighs ~55 rules of the 60-rule quota: nothing else goes into this group.
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: 'ALB: ingress only from the CloudFront origin-facing prefix list',
+      allowAllOutbound: false,
+    });
+    this.securityGroup.addIngressRule(
+      ec2.Peer.prefixList(this.originFacingPrefixListId),
+      ec2.Port.tcp(listenerPort),
+      'CloudFront origin-facing servers only',
+    );
+    // Targets are pod IPs inside the VPC: egress only there, only on the target port.
+    this.securityGroup.addEgressRule(ec2.Peer.ipv4(props.vpc.vpcCidrBlock), ec2.Port.tcp(props.targetPort), 'To the targets');
+
+    this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PUBLIC },
+      internetFacing: true,
+      securityGroup: this.securityGroup,
+      dropInvalidHeaderFields: true,
+      desyncMitigationMode: elbv2.DesyncMitigationMode.DEFENSIVE,
+      http2Enabled: true,
+      idleTimeout: props.idleTimeout ?? Duration.seconds(60),
+      deletionProtection: props.deletionProtection ?? true,
+    });
+    this.loadBalancer.logAccessLogs(props.accessLogsBucket, props.accessLogsPrefix ?? 'alb');
+
+    const slowStart = props.slowStart && props.slowStart.toSeconds() > 0 ? props.slowStart : undefined;
+    this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'TargetGroup', {
+      vpc: props.vpc,
+      targetType: elbv2.TargetType.IP,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      port: props.targetPort,
+      deregistrationDelay: props.deregistrationDelay ?? Duration.seconds(30),
+      slowStart,
+      healthCheck: {
+        enabled: true,
+        path: props.healthCheckPath ?? '/',
+        protocol: elbv2.Protocol.HTTP,
+        healthyHttpCodes: '200',
+        interval: Duration.seconds(15),
+        timeout: Duration.seconds(5),
+        healthyThresholdCount: 2,
+        unhealthyThresholdCount: 3,
+      },
+    });
+    const stickiness = props.stickiness ?? {};
+    const appCookie = stickiness.appCookieName;
+    if (appCookie !== undefined && !Token.isUnresolved(appCookie) && /^AWSALB/i.test(appCookie)) {
+      throw new Error(`StickyLoadBalancer: stickiness.appCookieName '${appCookie}' starts with AWSALB, which the load balancer reserves for its own cookies; use the application's cookie name (e.g. 'sid')`);
+    }
+    this.targetGroup.enableCookieStickiness(stickiness.duration ?? Duration.hours(1), appCookie);
+
+    this.originSecret = new secretsmanager.Secret(this, 'OriginSecret', {
+      description: `Value CloudFront sends in ${this.originHeaderName} so the load balancer forwards the request`,
+      // ALB header conditions treat * and ? as wildcards: letters and digits only.
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+    });
+    this.originHeaderValue = this.originSecret.secretValue;
+    acknowledge(this.originSecret, {
+      id: 'AwsSolutions-SMG4',
+      reason: 'CloudFormation resolves this value at deploy time into both the CloudFront origin header and the ALB rule; '
+        + 'an automatic rotation would change it in neither and cut off all API traffic. Rotate by putting a new value '
+        + 'and redeploying the stack, which updates both. Network access is already limited to CloudFront by the prefix list.',
+    });
+
+    this.listener = this.loadBalancer.addListener('Listener', {
+      port: listenerPort,
+      protocol: this.protocol,
+      certificates: props.certificate ? [elbv2.ListenerCertificate.fromCertificateManager(props.certificate)] : undefined,
+      sslPolicy: props.certificate ? props.sslPolicy ?? elbv2.SslPolicy.RECOMMENDED_TLS : undefined,
+      open: false,
+      defaultAction: elbv2.ListenerAction.fixedResponse(403, { contentType: 'text/plain', messageBody: 'Forbidden' }),
+    });
+    this.forwardRule = new elbv2.ApplicationListenerRule(this, 'ForwardFromCloudFront', {
+      listener: this.listener,
+      priority: 1,
+      conditions: [elbv2.ListenerCondition.httpHeader(this.originHeaderName, [this.originHeaderValue.unsafeUnwrap()])],
+      action: elbv2.ListenerAction.forward([this.targetGroup]),
+    });
+    if (!props.certificate) {
+      acknowledge(this.listener, {
+        id: controlTower('alb_http_to_https_redirection_check'),
+        reason: 'No certificate given (dev): this listener is the CloudFront origin, not a viewer endpoint. Viewers get '
+          + 'HTTPS at CloudFront (redirect-to-https); only CloudFront origin-facing IPs reach this port and only requests '
+          + 'with the secret origin header are forwarded. A redirect would send CloudFront to an HTTPS listener that does not exist.',
+      });
+    }
+  }
+
+  private prefixListForRegion(): string {
+    const region = Stack.of(this).region;
+    if (Token.isUnresolved(region)) {
+      throw new Error('StickyLoadBalancer: the stack has no concrete region, so the CloudFront origin-facing prefix list id cannot be chosen; set env.region on the stack or pass originFacingPrefixListId');
+    }
+    const id = CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS[region];
+    if (!id) {
+      throw new Error(`StickyLoadBalancer: no CloudFront origin-facing prefix list id known for region '${region}'; pass originFacingPrefixListId (known regions: ${Object.keys(CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS).join(', ')})`);
+    }
+    return id;
+  }
+}
