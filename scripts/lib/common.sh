@@ -4,7 +4,9 @@
 ENGINES_DIR="${ENGINES_DIR:-/tmp/platform-engines}"
 ENGINES_CACHE="${ENGINES_CACHE:-$HOME/.cache/platform-engines}"
 ENV_FILE="$ENGINES_DIR/engines.env"
-ALL_ENGINES=(etcd redis)
+ALL_ENGINES=(etcd redis mysql)
+# daemons such as mariadbd live in sbin, which a non-login PATH may lack
+[[ :$PATH: == *:/usr/sbin:* ]] || PATH="$PATH:/usr/sbin:/sbin"
 
 log() { printf '[engines %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[engines] ERROR: %s\n' "$*" >&2; exit 1; }
