@@ -4,7 +4,7 @@
 ENGINES_DIR="${ENGINES_DIR:-/tmp/platform-engines}"
 ENGINES_CACHE="${ENGINES_CACHE:-$HOME/.cache/platform-engines}"
 ENV_FILE="$ENGINES_DIR/engines.env"
-ALL_ENGINES=(etcd redis mysql)
+ALL_ENGINES=(etcd redis mysql s3)
 # daemons such as mariadbd live in sbin, which a non-login PATH may lack
 [[ :$PATH: == *:/usr/sbin:* ]] || PATH="$PATH:/usr/sbin:/sbin"
 
