@@ -20,7 +20,7 @@ export const dev: PlatformConfig = {
     multiAz: false,
     allocatedStorageGiB: 20,
     maxAllocatedStorageGiB: 50,
-    backupRetentionDays: 1,
+    backupRetentionDays: 7,
     databaseName: 'platform',
   },
   redis: {
@@ -41,6 +41,31 @@ export const dev: PlatformConfig = {
     accessLogRetentionDays: 30,
     uploadCorsOrigins: ['http://localhost:3000'],
   },
+  cluster: {
+    kubernetesVersion: '1.35',
+    endpointAccess: 'public',
+    // Documentation range (RFC 5737): replace with your office / VPN egress CIDRs.
+    publicAccessCidrs: ['203.0.113.0/24'],
+    nodeInstanceTypes: ['t4g.large'],
+    capacityType: 'ON_DEMAND',
+    minNodes: 1,
+    maxNodes: 3,
+    desiredNodes: 2,
+    nodeDiskGiB: 30,
+    adminPrincipalArns: [],
+    logRetentionDays: 14,
+  },
+  edge: {
+    gatewayPort: 8080,
+    healthCheckPath: '/healthz',
+    deregistrationDelaySeconds: 15,
+    slowStartSeconds: 0,
+    stickiness: { mode: 'lb_cookie', durationSeconds: 3600 },
+    sessionCookieName: 'sid',
+    apiDefaultTtlSeconds: 10,
+    priceClass: '100',
+    waf: { rateLimitPer5Min: 2000, allowCidrs: [], denyCidrs: [] },
+  },
 };
 
 /** staging: production shape at a smaller size, data retained. */
@@ -53,6 +78,8 @@ export const staging: PlatformConfig = {
   redis: { ...dev.redis, nodeType: 'cache.m7g.large', shards: 2, replicasPerShard: 1, snapshotRetentionDays: 3 },
   search: { dataNodeType: 'm7g.large.search', dataNodes: 2, zoneCount: 2, masterNodeType: 'm7g.large.search', masterNodes: 3, volumeSizeGiB: 50 },
   buckets: { ...dev.buckets, noncurrentVersionExpirationDays: 30, accessLogRetentionDays: 90, uploadCorsOrigins: ['https://staging.example.com'] },
+  cluster: { ...dev.cluster, endpointAccess: 'private', publicAccessCidrs: [], nodeInstanceTypes: ['m7g.large'], minNodes: 2, maxNodes: 6, desiredNodes: 3, nodeDiskGiB: 50, logRetentionDays: 30 },
+  edge: { ...dev.edge, slowStartSeconds: 30, deregistrationDelaySeconds: 30, stickiness: { mode: 'app_cookie', durationSeconds: 86400, appCookieName: 'sid' } },
 };
 
 /** prod: Multi-AZ everywhere, deletion protection, snapshots/retain on every data store. */
@@ -78,6 +105,30 @@ export const prod: PlatformConfig = {
   redis: { engine: 'redis', nodeType: 'cache.r7g.large', shards: 3, replicasPerShard: 2, snapshotRetentionDays: 7 },
   search: { dataNodeType: 'r7g.large.search', dataNodes: 3, zoneCount: 3, masterNodeType: 'm7g.large.search', masterNodes: 3, volumeSizeGiB: 200 },
   buckets: { noncurrentVersionExpirationDays: 90, accessLogRetentionDays: 365, uploadCorsOrigins: ['https://www.example.com'] },
+  cluster: {
+    kubernetesVersion: '1.35',
+    endpointAccess: 'private',
+    publicAccessCidrs: [],
+    nodeInstanceTypes: ['m7g.xlarge'],
+    capacityType: 'ON_DEMAND',
+    minNodes: 3,
+    maxNodes: 12,
+    desiredNodes: 3,
+    nodeDiskGiB: 80,
+    adminPrincipalArns: [],
+    logRetentionDays: 365,
+  },
+  edge: {
+    gatewayPort: 8080,
+    healthCheckPath: '/healthz',
+    deregistrationDelaySeconds: 30,
+    slowStartSeconds: 60,
+    stickiness: { mode: 'app_cookie', durationSeconds: 86400, appCookieName: 'sid' },
+    sessionCookieName: 'sid',
+    apiDefaultTtlSeconds: 10,
+    priceClass: 'All',
+    waf: { rateLimitPer5Min: 2000, allowCidrs: [], denyCidrs: [] },
+  },
 };
 
 export const ENVIRONMENTS: Record<EnvironmentName, PlatformConfig> = { dev, staging, prod };

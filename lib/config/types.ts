@@ -23,10 +23,15 @@ export interface ExistingVpcConfig {
 }
 
 export interface NetworkConfig {
-  /** CIDR block of the VPC, e.g. `10.20.0.0/16`. Prefix length 16 to 24. */
+  /** CIDR block of the VPC, e.g. `10.20.0.0/16`. Prefix length 16 to 20. */
   readonly vpcCidr: string;
-  /** How many availability zones to spread over (2 or 3; prod needs 3... or at least 2). */
+  /** How many availability zones to spread over (1 to 6; at least 2 in prod). */
   readonly maxAzs: number;
+  /**
+   * Availability zone names to use, e.g. `['eu-west-1a', 'eu-west-1b']`.
+   * @default the first network.maxAzs of `<region>a`, `<region>b`, `<region>c`, ... (no lookup at synth)
+   */
+  readonly availabilityZones?: string[];
   /** NAT gateways (1 in dev to save cost, one per AZ in prod). */
   readonly natGateways: number;
   /**
@@ -49,7 +54,7 @@ export interface MysqlConfig {
   readonly allocatedStorageGiB: number;
   /** Storage autoscaling ceiling in GiB (>= allocatedStorageGiB). */
   readonly maxAllocatedStorageGiB: number;
-  /** Automated backup retention in days (1 to 35). */
+  /** Automated backup retention in days (7 to 35). */
   readonly backupRetentionDays: number;
   /** Name of the initial database. */
   readonly databaseName: string;
@@ -92,6 +97,78 @@ export interface BucketsConfig {
   readonly uploadCorsOrigins: string[];
 }
 
+/** Who may reach the Kubernetes API endpoint. */
+export type EndpointAccessMode = 'public' | 'private' | 'public-and-private';
+
+export interface ClusterConfig {
+  /** Kubernetes minor version, e.g. `1.35`. Changing it is the whole upgrade (kubectl layer follows). */
+  readonly kubernetesVersion: string;
+  /** API endpoint access: `public` (with publicAccessCidrs) in dev, `private` in prod. */
+  readonly endpointAccess: EndpointAccessMode;
+  /** CIDRs allowed to the public endpoint (ignored when private). */
+  readonly publicAccessCidrs: string[];
+  /** Managed node group instance types, e.g. `['m7g.large']`. All of one architecture. */
+  readonly nodeInstanceTypes: string[];
+  /** `ON_DEMAND` or `SPOT`. */
+  readonly capacityType: 'ON_DEMAND' | 'SPOT';
+  /** Node group minimum size. */
+  readonly minNodes: number;
+  /** Node group maximum size. */
+  readonly maxNodes: number;
+  /** Node group desired size at creation. */
+  readonly desiredNodes: number;
+  /** Root volume per node in GiB. */
+  readonly nodeDiskGiB: number;
+  /** IAM principal ARNs (roles or users) granted cluster-admin through access entries. */
+  readonly adminPrincipalArns: string[];
+  /** Days to keep control-plane logs. */
+  readonly logRetentionDays: number;
+}
+
+/** How the ALB keeps a client on one gateway pod. */
+export interface StickinessConfig {
+  /** `lb_cookie` (duration-based, ALB cookie AWSALB) or `app_cookie` (follows an application cookie). */
+  readonly mode: 'lb_cookie' | 'app_cookie';
+  /** Stickiness duration in seconds (1 to 604800). */
+  readonly durationSeconds: number;
+  /** Application cookie name for `app_cookie` (must not start with AWSALB). */
+  readonly appCookieName?: string;
+}
+
+export interface WafConfig {
+  /** Requests per 5 minutes per client IP before the rate-based rule blocks. */
+  readonly rateLimitPer5Min: number;
+  /** CIDRs always allowed (evaluated before the managed rules). */
+  readonly allowCidrs: string[];
+  /** CIDRs always blocked. */
+  readonly denyCidrs: string[];
+}
+
+export interface EdgeConfig {
+  /** Public host name served by CloudFront; undefined serves the *.cloudfront.net name. */
+  readonly domainName?: string;
+  /** ACM certificate ARN in us-east-1 for domainName (CloudFront). */
+  readonly cdnCertificateArn?: string;
+  /** ACM certificate ARN in the stack region for the ALB HTTPS listener; undefined = HTTP origin. */
+  readonly albCertificateArn?: string;
+  /** Port the gateway pods listen on (target group port). */
+  readonly gatewayPort: number;
+  /** Gateway health check path. */
+  readonly healthCheckPath: string;
+  /** Seconds the ALB drains a deregistering target. */
+  readonly deregistrationDelaySeconds: number;
+  /** Seconds a new target ramps up (0 = off, else 30 to 900). */
+  readonly slowStartSeconds: number;
+  readonly stickiness: StickinessConfig;
+  /** Session cookie of the platform (forwarded by CloudFront, never part of the cache key). */
+  readonly sessionCookieName: string;
+  /** Default TTL of `/api/*` responses at CloudFront, in seconds (origin Cache-Control wins). */
+  readonly apiDefaultTtlSeconds: number;
+  /** CloudFront price class: `100`, `200` or `All`. */
+  readonly priceClass: '100' | '200' | 'All';
+  readonly waf: WafConfig;
+}
+
 export interface PlatformConfig {
   /** Environment name; also the tag `environment`. */
   readonly envName: EnvironmentName;
@@ -111,4 +188,6 @@ export interface PlatformConfig {
   readonly redis: RedisConfig;
   readonly search: SearchConfig;
   readonly buckets: BucketsConfig;
+  readonly cluster: ClusterConfig;
+  readonly edge: EdgeConfig;
 }

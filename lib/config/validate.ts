@@ -1,3 +1,4 @@
+import { InterfaceVpcEndpointAwsService } from 'aws-cdk-lib/aws-ec2';
 import { ENVIRONMENT_NAMES, PlatformConfig } from './types';
 
 /** Thrown when an environment config is invalid; the message lists every bad field. */
@@ -18,6 +19,24 @@ const NAME = /^[a-z][a-z0-9-]{1,20}$/;
 const DB_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
+const IAM_PRINCIPAL = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/;
+const COOKIE = /^[A-Za-z0-9_-]{1,64}$/;
+/** Kubernetes versions with a matching kubectl layer in package.json (`@aws-cdk/lambda-layer-kubectl-vNN`). */
+export const SUPPORTED_K8S = ['1.35'];
+
+/** An IPv4 CIDR with every octet 0-255 and a prefix 0-32. */
+export function isCidr(v: unknown): boolean {
+  const m = typeof v === 'string' ? /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(v) : null;
+  return !!m && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
+}
+
+/** True when `name` is a static member of ec2.InterfaceVpcEndpointAwsService (e.g. `ECR_DOCKER`). */
+export function isEndpointService(name: unknown): boolean {
+  return typeof name === 'string' && /^[A-Z0-9_]+$/.test(name)
+    && (InterfaceVpcEndpointAwsService as unknown as Record<string, unknown>)[name] instanceof InterfaceVpcEndpointAwsService;
+}
+
+const isGraviton = (t: string) => /^[a-z]+\d+g[a-z]*\./.test(t);
 
 /** Returns a list of problems, empty when valid. Pure: easy to unit test. */
 export function configProblems(c: PlatformConfig): string[] {
@@ -38,13 +57,18 @@ export function configProblems(c: PlatformConfig): string[] {
 
   const n = c.network ?? ({} as PlatformConfig['network']);
   const cidr = str(n.vpcCidr) ? CIDR.exec(n.vpcCidr) : null;
-  const cidrOk = !!cidr && cidr.slice(1, 5).every((o) => Number(o) <= 255) && Number(cidr[5]) >= 16 && Number(cidr[5]) <= 24;
-  field('network.vpcCidr', cidrOk, 'must be an IPv4 CIDR with a prefix length from /16 to /24, e.g. 10.20.0.0/16', n.vpcCidr);
+  const cidrOk = !!cidr && cidr.slice(1, 5).every((o) => Number(o) <= 255) && Number(cidr[5]) >= 16 && Number(cidr[5]) <= 20;
+  field('network.vpcCidr', cidrOk, 'must be an IPv4 CIDR with a prefix length from /16 to /20, e.g. 10.20.0.0/16', n.vpcCidr);
   field('network.maxAzs', int(n.maxAzs, prod ? 2 : 1, 6), prod ? 'must be an integer from 2 to 6 in prod (Multi-AZ)' : 'must be an integer from 1 to 6', n.maxAzs);
   field('network.natGateways', int(n.natGateways, prod ? 2 : 1, Number.isInteger(n.maxAzs) ? n.maxAzs : 6),
     `must be an integer from ${prod ? 2 : 1} to network.maxAzs`, n.natGateways);
-  field('network.interfaceEndpoints', Array.isArray(n.interfaceEndpoints) && n.interfaceEndpoints.every((e) => str(e) && /^[A-Z0-9_]+$/.test(e)),
-    'must be a list of InterfaceVpcEndpointAwsService names such as ECR, STS, SECRETS_MANAGER', n.interfaceEndpoints);
+  field('network.interfaceEndpoints', Array.isArray(n.interfaceEndpoints) && n.interfaceEndpoints.every(isEndpointService),
+    'must be a list of ec2.InterfaceVpcEndpointAwsService member names such as ECR, STS, SECRETS_MANAGER', n.interfaceEndpoints);
+  if (n.availabilityZones !== undefined) {
+    field('network.availabilityZones', Array.isArray(n.availabilityZones) && n.availabilityZones.length === n.maxAzs
+      && n.availabilityZones.every((z) => str(z) && str(c.region) && z.startsWith(c.region) && /^[a-z]$/.test(z.slice(c.region.length))),
+      `must list network.maxAzs (${n.maxAzs}) zone names in the region, like ${c.region}a`, n.availabilityZones);
+  }
   field('network.flowLogRetentionDays', int(n.flowLogRetentionDays, 1, 3653), 'must be an integer number of days from 1 to 3653', n.flowLogRetentionDays);
   if (n.existingVpc) {
     const e = n.existingVpc;
@@ -62,7 +86,7 @@ export function configProblems(c: PlatformConfig): string[] {
   field('mysql.allocatedStorageGiB', int(m.allocatedStorageGiB, 20, 65536), 'must be an integer from 20 to 65536', m.allocatedStorageGiB);
   field('mysql.maxAllocatedStorageGiB', int(m.maxAllocatedStorageGiB, Number.isInteger(m.allocatedStorageGiB) ? m.allocatedStorageGiB : 20, 65536),
     'must be an integer from mysql.allocatedStorageGiB to 65536', m.maxAllocatedStorageGiB);
-  field('mysql.backupRetentionDays', int(m.backupRetentionDays, prod ? 7 : 1, 35), `must be an integer from ${prod ? 7 : 1} to 35`, m.backupRetentionDays);
+  field('mysql.backupRetentionDays', int(m.backupRetentionDays, 7, 35), 'must be an integer from 7 to 35 (Control Tower CT.RDS.PR.8)', m.backupRetentionDays);
   field('mysql.databaseName', str(m.databaseName) && DB_NAME.test(m.databaseName), 'must be a MySQL identifier: a letter, then letters, digits or _', m.databaseName);
 
   const r = c.redis ?? ({} as PlatformConfig['redis']);
@@ -91,6 +115,57 @@ export function configProblems(c: PlatformConfig): string[] {
   field('buckets.accessLogRetentionDays', int(b.accessLogRetentionDays, 1, 3650), 'must be an integer from 1 to 3650', b.accessLogRetentionDays);
   field('buckets.uploadCorsOrigins', Array.isArray(b.uploadCorsOrigins) && b.uploadCorsOrigins.length > 0 && b.uploadCorsOrigins.every((o) => str(o) && /^https?:\/\/[^/\s*]+$/.test(o)),
     'must be a non-empty list of origins like https://www.example.com (no wildcard, no path)', b.uploadCorsOrigins);
+
+  const k = c.cluster ?? ({} as PlatformConfig['cluster']);
+  field('cluster.kubernetesVersion', str(k.kubernetesVersion) && SUPPORTED_K8S.includes(k.kubernetesVersion),
+    `must be one of ${SUPPORTED_K8S.join(', ')} (the versions with a kubectl layer installed)`, k.kubernetesVersion);
+  field('cluster.endpointAccess', ['public', 'private', 'public-and-private'].includes(k.endpointAccess),
+    "must be 'public', 'private' or 'public-and-private'", k.endpointAccess);
+  if (prod) field('cluster.endpointAccess', k.endpointAccess === 'private', "must be 'private' in prod", k.endpointAccess);
+  field('cluster.publicAccessCidrs', Array.isArray(k.publicAccessCidrs) && k.publicAccessCidrs.every(isCidr)
+    && (k.endpointAccess === 'private' || (k.publicAccessCidrs.length > 0 && !k.publicAccessCidrs.includes('0.0.0.0/0'))),
+    'must be a list of IPv4 CIDRs; non-empty and without 0.0.0.0/0 when the endpoint is public', k.publicAccessCidrs);
+  field('cluster.nodeInstanceTypes', Array.isArray(k.nodeInstanceTypes) && k.nodeInstanceTypes.length > 0
+    && k.nodeInstanceTypes.every((t) => str(t) && RDS_TYPE.test(t)) && new Set(k.nodeInstanceTypes.map(isGraviton)).size === 1,
+    'must be a non-empty list of EC2 instance types of one CPU architecture, e.g. ["m7g.large"]', k.nodeInstanceTypes);
+  field('cluster.capacityType', k.capacityType === 'ON_DEMAND' || k.capacityType === 'SPOT', "must be 'ON_DEMAND' or 'SPOT'", k.capacityType);
+  field('cluster.minNodes', int(k.minNodes, prod ? 2 : 1, 100), `must be an integer from ${prod ? 2 : 1} to 100`, k.minNodes);
+  field('cluster.maxNodes', int(k.maxNodes, Number.isInteger(k.minNodes) ? k.minNodes : 1, 100), 'must be an integer from cluster.minNodes to 100', k.maxNodes);
+  field('cluster.desiredNodes', int(k.desiredNodes, Number.isInteger(k.minNodes) ? k.minNodes : 1, Number.isInteger(k.maxNodes) ? k.maxNodes : 100),
+    'must be an integer from cluster.minNodes to cluster.maxNodes', k.desiredNodes);
+  field('cluster.nodeDiskGiB', int(k.nodeDiskGiB, 20, 16384), 'must be an integer from 20 to 16384', k.nodeDiskGiB);
+  field('cluster.adminPrincipalArns', Array.isArray(k.adminPrincipalArns) && k.adminPrincipalArns.every((a) => str(a) && IAM_PRINCIPAL.test(a)),
+    'must be a list of IAM role or user ARNs', k.adminPrincipalArns);
+  field('cluster.logRetentionDays', int(k.logRetentionDays, 1, 3653), 'must be an integer number of days from 1 to 3653', k.logRetentionDays);
+
+  const e = c.edge ?? ({} as PlatformConfig['edge']);
+  if (e.domainName !== undefined) {
+    field('edge.domainName', str(e.domainName) && /^([a-z0-9-]+\.)+[a-z]{2,}$/.test(e.domainName), 'must be a lower-case DNS name such as www.example.com', e.domainName);
+    field('edge.cdnCertificateArn', str(e.cdnCertificateArn) && /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]+$/.test(e.cdnCertificateArn),
+      'must be an ACM certificate ARN in us-east-1 when edge.domainName is set', e.cdnCertificateArn);
+  }
+  if (e.albCertificateArn !== undefined) {
+    field('edge.albCertificateArn', str(e.albCertificateArn) && /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/.test(e.albCertificateArn),
+      'must be an ACM certificate ARN', e.albCertificateArn);
+  }
+  field('edge.gatewayPort', int(e.gatewayPort, 1024, 65535), 'must be an integer port from 1024 to 65535', e.gatewayPort);
+  field('edge.healthCheckPath', str(e.healthCheckPath) && /^\/[A-Za-z0-9/_.-]*$/.test(e.healthCheckPath), 'must be a path starting with /', e.healthCheckPath);
+  field('edge.deregistrationDelaySeconds', int(e.deregistrationDelaySeconds, 0, 3600), 'must be an integer from 0 to 3600', e.deregistrationDelaySeconds);
+  field('edge.slowStartSeconds', e.slowStartSeconds === 0 || int(e.slowStartSeconds, 30, 900), 'must be 0 (off) or an integer from 30 to 900', e.slowStartSeconds);
+  const st = e.stickiness ?? ({} as PlatformConfig['edge']['stickiness']);
+  field('edge.stickiness.mode', st.mode === 'lb_cookie' || st.mode === 'app_cookie', "must be 'lb_cookie' or 'app_cookie'", st.mode);
+  field('edge.stickiness.durationSeconds', int(st.durationSeconds, 1, 604800), 'must be an integer from 1 to 604800 (7 days)', st.durationSeconds);
+  if (st.mode === 'app_cookie') {
+    field('edge.stickiness.appCookieName', str(st.appCookieName) && COOKIE.test(st.appCookieName) && !/^AWSALB/i.test(st.appCookieName),
+      'must be a cookie name (letters, digits, _ -) not starting with AWSALB when mode is app_cookie', st.appCookieName);
+  }
+  field('edge.sessionCookieName', str(e.sessionCookieName) && COOKIE.test(e.sessionCookieName), 'must be a cookie name of letters, digits, _ or -', e.sessionCookieName);
+  field('edge.apiDefaultTtlSeconds', int(e.apiDefaultTtlSeconds, 0, 3600), 'must be an integer from 0 to 3600', e.apiDefaultTtlSeconds);
+  field('edge.priceClass', ['100', '200', 'All'].includes(e.priceClass), "must be '100', '200' or 'All'", e.priceClass);
+  const w = e.waf ?? ({} as PlatformConfig['edge']['waf']);
+  field('edge.waf.rateLimitPer5Min', int(w.rateLimitPer5Min, 10, 2_000_000_000), 'must be an integer from 10 to 2000000000', w.rateLimitPer5Min);
+  field('edge.waf.allowCidrs', Array.isArray(w.allowCidrs) && w.allowCidrs.every(isCidr), 'must be a list of IPv4 CIDRs', w.allowCidrs);
+  field('edge.waf.denyCidrs', Array.isArray(w.denyCidrs) && w.denyCidrs.every(isCidr), 'must be a list of IPv4 CIDRs', w.denyCidrs);
   return p;
 }
 

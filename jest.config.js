@@ -1,0 +1,10 @@
+/** CDK + cdk8s tests (the services workspace has its own jest config). */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.tsx?$': ['ts-jest', { isolatedModules: true }] },
+  snapshotSerializers: ['<rootDir>/test/support/snapshot-serializer.ts'],
+  // Synth with both rule packs takes seconds per app.
+  testTimeout: 120000,
+};

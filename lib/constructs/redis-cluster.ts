@@ -1,0 +1,231 @@
+import { Names, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { acknowledge, acknowledgeShortRetention, controlTower } from '../compliance';
+import { EncryptionKey } from './encryption-key';
+
+export interface RedisClusterProps {
+  /** VPC to place the nodes in. */
+  readonly vpc: ec2.IVpc;
+  /**
+   * Subnets for the cache subnet group.
+   * @default the VPC's isolated subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** Security groups whose members may connect (the only ingress the cluster gets). */
+  readonly allowFrom: ec2.ISecurityGroup[];
+  /**
+   * `redis` or `valkey` (same protocol and clients).
+   * @default 'redis'
+   */
+  readonly engine?: 'redis' | 'valkey';
+  /**
+   * Engine version.
+   * @default '7.1' for redis, '8.0' for valkey
+   */
+  readonly engineVersion?: string;
+  /**
+   * Node type.
+   * @default 'cache.t4g.small'
+   */
+  readonly nodeType?: string;
+  /**
+   * Shards (node groups); keys are spread over them by hash slot.
+   * @default 1
+   */
+  readonly shards?: number;
+  /**
+   * Replicas per shard; at least 1 for automatic failover.
+   * @default 1
+   */
+  readonly replicasPerShard?: number;
+  /**
+   * Days of daily snapshots kept (0 disables).
+   * @default 7
+   */
+  readonly snapshotRetentionDays?: number;
+  /**
+   * Port. Not the engine default, which scanners try first (AwsSolutions-AEC5).
+   * @default 16379
+   */
+  readonly port?: number;
+  /**
+   * What a stack delete does: SNAPSHOT writes a final snapshot, RETAIN keeps the cluster.
+   * @default RemovalPolicy.SNAPSHOT
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * KMS key for data at rest and the auth token secret.
+   * @default a new customer managed key with rotation
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * Retention of the slow log and engine log.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * RBAC user name the services connect as (its password is generated into Secrets Manager).
+   * @default 'app'
+   */
+  readonly userName?: string;
+}
+
+/**
+ * ElastiCache Redis (or Valkey) with cluster mode enabled: shards × replicas from props,
+ * automatic failover, Multi-AZ, TLS in transit, KMS at rest, RBAC (the default user switched off,
+ * one application user whose password lives in Secrets Manager; the template holds only a dynamic
+ * reference), daily snapshots, slow and engine logs encrypted in CloudWatch.
+ * Clients connect to `configurationEndpoint` with a cluster-aware client (ioredis Cluster) using
+ * TLS, `userName` and the `password` field of `userSecret`.
+ */
+export class RedisCluster extends Construct {
+  readonly replicationGroup: elasticache.CfnReplicationGroup;
+  readonly securityGroup: ec2.SecurityGroup;
+  readonly subnetGroup: elasticache.CfnSubnetGroup;
+  /** `{ "username": ..., "password": ... }` of the application user. */
+  readonly userSecret: secretsmanager.Secret;
+  readonly user: elasticache.CfnUser;
+  /** The mandatory `default` user, switched off so only named users can connect. */
+  readonly disabledDefaultUser: elasticache.CfnUser;
+  readonly userGroup: elasticache.CfnUserGroup;
+  readonly encryptionKey: kms.IKey;
+  readonly logsKey: EncryptionKey;
+  readonly slowLog: logs.LogGroup;
+  readonly engineLog: logs.LogGroup;
+  readonly port: number;
+  readonly userName: string;
+  /** Cluster-mode configuration endpoint host. */
+  readonly configurationEndpoint: string;
+  /** Configuration endpoint port. */
+  readonly configurationEndpointPort: string;
+
+  constructor(scope: Construct, id: string, props: RedisClusterProps) {
+    super(scope, id);
+    const shards = props.shards ?? 1;
+    const replicas = props.replicasPerShard ?? 1;
+    if (!Number.isInteger(shards) || shards < 1 || shards > 500) throw new Error(`RedisCluster: shards must be an integer from 1 to 500 (got ${shards})`);
+    if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new Error(`RedisCluster: replicasPerShard must be an integer from 1 to 5; automatic failover needs a replica (got ${replicas})`);
+    if (props.allowFrom.length === 0) throw new Error('RedisCluster: allowFrom needs at least one security group (the cluster accepts no other ingress)');
+    const engine = props.engine ?? 'redis';
+    const engineVersion = props.engineVersion ?? (engine === 'redis' ? '7.1' : '8.0');
+    const major = engineVersion.split('.')[0];
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.SNAPSHOT;
+    const keep = removalPolicy === RemovalPolicy.DESTROY ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    this.port = props.port ?? 16379;
+    this.userName = props.userName ?? 'app';
+
+    this.encryptionKey = props.encryptionKey ?? new EncryptionKey(this, 'Key', { description: `Encrypts Redis ${this.node.path}`, removalPolicy: keep });
+    this.logsKey = new EncryptionKey(this, 'LogsKey', { description: `Encrypts the logs of Redis ${this.node.path}`, cloudWatchLogs: true, removalPolicy: keep });
+
+    // RBAC ids are account-and-region unique, lower case, at most 40 characters.
+    const idBase = Names.uniqueResourceName(this, { maxLength: 30, separator: '-' }).toLowerCase();
+    this.userSecret = new secretsmanager.Secret(this, 'UserSecret', {
+      description: `Password of the ${this.userName} user of Redis ${this.node.path}`,
+      encryptionKey: this.encryptionKey,
+      // ElastiCache passwords: 16-128 printable characters without @, ", / or spaces.
+      generateSecretString: { secretStringTemplate: JSON.stringify({ username: this.userName }), generateStringKey: 'password', passwordLength: 64, excludePunctuation: true },
+      removalPolicy: keep,
+    });
+    acknowledge(this.userSecret, {
+      id: 'AwsSolutions-SMG4',
+      reason: 'ElastiCache RBAC passwords rotate by adding a second password to the user (ModifyUser keeps two), rolling clients, then removing the old one; a single-step rotation Lambda would cut off live clients. Rotation is an operator runbook step (README).',
+    });
+    const rbacEngine = engine === 'valkey' ? 'valkey' : 'redis';
+    this.disabledDefaultUser = new elasticache.CfnUser(this, 'DefaultUser', {
+      userId: `${idBase}-default`,
+      userName: 'default',
+      engine: rbacEngine,
+      accessString: 'off -@all',
+      noPasswordRequired: false,
+      passwords: [this.userSecret.secretValueFromJson('password').unsafeUnwrap()],
+    });
+    this.user = new elasticache.CfnUser(this, 'User', {
+      userId: `${idBase}-${this.userName}`.slice(0, 40),
+      userName: this.userName,
+      engine: rbacEngine,
+      // Everything but administration and commands that can stall or wipe a shared cluster.
+      accessString: 'on ~* &* +@all -@dangerous',
+      passwords: [this.userSecret.secretValueFromJson('password').unsafeUnwrap()],
+    });
+    this.userGroup = new elasticache.CfnUserGroup(this, 'UserGroup', {
+      userGroupId: `${idBase}-users`,
+      engine: rbacEngine,
+      userIds: [this.disabledDefaultUser.userId, this.user.userId],
+    });
+    this.userGroup.node.addDependency(this.disabledDefaultUser, this.user);
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: `Redis ${this.node.path}: ingress from the workloads only`,
+      allowAllOutbound: false,
+    });
+    for (const sg of props.allowFrom) this.allowFrom(sg);
+
+    const subnets = props.vpc.selectSubnets(props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED });
+    this.subnetGroup = new elasticache.CfnSubnetGroup(this, 'SubnetGroup', {
+      description: `Redis ${this.node.path}`,
+      subnetIds: subnets.subnetIds,
+    });
+
+    const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
+    const logGroup = (name: string) => {
+      const group = this.logsKey.logGroup(this, name, { retention, removalPolicy: keep });
+      acknowledgeShortRetention(group, retention);
+      return group;
+    };
+    this.slowLog = logGroup('SlowLog');
+    this.engineLog = logGroup('EngineLog');
+    const delivery = (logType: string, group: logs.LogGroup): elasticache.CfnReplicationGroup.LogDeliveryConfigurationRequestProperty => ({
+      logType,
+      logFormat: 'json',
+      destinationType: 'cloudwatch-logs',
+      destinationDetails: { cloudWatchLogsDetails: { logGroup: group.logGroupName } },
+    });
+
+    this.replicationGroup = new elasticache.CfnReplicationGroup(this, 'ReplicationGroup', {
+      replicationGroupDescription: `Redis cluster ${this.node.path}`,
+      engine,
+      engineVersion,
+      cacheParameterGroupName: `default.${engine}${major}.cluster.on`,
+      clusterMode: 'enabled',
+      cacheNodeType: props.nodeType ?? 'cache.t4g.small',
+      numNodeGroups: shards,
+      replicasPerNodeGroup: replicas,
+      automaticFailoverEnabled: true,
+      multiAzEnabled: true,
+      port: this.port,
+      cacheSubnetGroupName: this.subnetGroup.ref,
+      securityGroupIds: [this.securityGroup.securityGroupId],
+      atRestEncryptionEnabled: true,
+      kmsKeyId: this.encryptionKey.keyArn,
+      transitEncryptionEnabled: true,
+      transitEncryptionMode: 'required',
+      userGroupIds: [this.userGroup.userGroupId],
+      snapshotRetentionLimit: props.snapshotRetentionDays ?? 7,
+      autoMinorVersionUpgrade: true,
+      logDeliveryConfigurations: [delivery('slow-log', this.slowLog), delivery('engine-log', this.engineLog)],
+    });
+    this.replicationGroup.node.addDependency(this.userGroup);
+    acknowledge(this.replicationGroup, {
+      id: 'AwsSolutions-AEC6',
+      reason: 'Authentication is RBAC (user group with the default user switched off and a named user with a Secrets Manager password), which supersedes the single shared AUTH token this rule looks for.',
+    });
+    this.replicationGroup.applyRemovalPolicy(removalPolicy);
+    this.configurationEndpoint = this.replicationGroup.attrConfigurationEndPointAddress;
+    this.configurationEndpointPort = this.replicationGroup.attrConfigurationEndPointPort;
+
+    if ((props.snapshotRetentionDays ?? 7) === 0) {
+      acknowledge(this, { id: controlTower('elasticache_redis_cluster_automatic_backup_check'), reason: 'Snapshots are switched off explicitly by config (redis.snapshotRetentionDays=0); prod validation requires them.' });
+    }
+  }
+
+  /** Lets a security group connect. */
+  allowFrom(peer: ec2.ISecurityGroup): void {
+    this.securityGroup.addIngressRule(peer, ec2.Port.tcp(this.port), `Redis from ${peer.node.path}`);
+  }
+}

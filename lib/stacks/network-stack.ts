@@ -1,0 +1,93 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { acknowledge, acknowledgeShortRetention, controlTower } from '../compliance';
+import { EncryptionKey } from '../constructs/encryption-key';
+import { PlatformStack, PlatformStackProps } from './platform-stack';
+
+/**
+ * The VPC every other stack lives in: public subnets (ALB, NAT), private subnets with egress
+ * (EKS nodes, OpenSearch), isolated subnets (RDS, ElastiCache); flow logs; S3 gateway endpoint and
+ * interface endpoints from config. With `network.existingVpc` it imports the team's VPC instead.
+ */
+export class NetworkStack extends PlatformStack {
+  readonly vpc: ec2.IVpc;
+  /** Flow log of a VPC this stack created (undefined for an existing VPC: its owner logs it). */
+  readonly flowLog?: ec2.FlowLog;
+  readonly flowLogGroup?: logs.LogGroup;
+  /** Key of the flow log group (undefined for an existing VPC). */
+  readonly logsKey?: EncryptionKey;
+  readonly interfaceEndpoints: ec2.InterfaceVpcEndpoint[] = [];
+  /** Security group of the interface endpoints (when any are configured). */
+  readonly endpointSecurityGroup?: ec2.SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: PlatformStackProps) {
+    super(scope, id, props);
+    const net = this.config.network;
+
+    if (net.existingVpc) {
+      const e = net.existingVpc;
+      this.vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', {
+        vpcId: e.vpcId,
+        vpcCidrBlock: e.vpcCidr,
+        availabilityZones: this.availabilityZones,
+        publicSubnetIds: e.publicSubnetIds,
+        privateSubnetIds: e.privateSubnetIds,
+        isolatedSubnetIds: e.isolatedSubnetIds,
+      });
+    } else {
+      const removalPolicy = this.config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+      this.logsKey = new EncryptionKey(this, 'LogsKey', { description: 'Encrypts the VPC flow logs', cloudWatchLogs: true, removalPolicy });
+      this.flowLogGroup = this.logsKey.logGroup(this, 'FlowLogs', {
+        retention: net.flowLogRetentionDays as logs.RetentionDays,
+        removalPolicy,
+      });
+      acknowledgeShortRetention(this.flowLogGroup, net.flowLogRetentionDays);
+      // Subnet sizes follow the VPC prefix: private (pods use VPC IPs) gets the most room.
+      const prefix = Number(net.vpcCidr.split('/')[1]);
+      const vpc = new ec2.Vpc(this, 'Vpc', {
+        ipAddresses: ec2.IpAddresses.cidr(net.vpcCidr),
+        maxAzs: net.maxAzs,
+        natGateways: net.natGateways,
+        restrictDefaultSecurityGroup: true,
+        subnetConfiguration: [
+          { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: prefix + 6, mapPublicIpOnLaunch: false },
+          { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: prefix + 3 },
+          { name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: prefix + 8 },
+        ],
+        gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
+      });
+      this.flowLog = vpc.addFlowLog('FlowLog', {
+        destination: ec2.FlowLogDestination.toCloudWatchLogs(this.flowLogGroup),
+        trafficType: ec2.FlowLogTrafficType.ALL,
+      });
+      this.vpc = vpc;
+      acknowledge(vpc, { id: 'CloudFormation-Validate::W3010', reason: 'Zones are named from config on purpose: synth must work offline, without an AZ lookup in the target account (network.availabilityZones overrides the names).' });
+      const restrictDefaultSg = this.node.tryFindChild('Custom::VpcRestrictDefaultSGCustomResourceProvider');
+      if (restrictDefaultSg) {
+        acknowledge(restrictDefaultSg, { id: controlTower('lambda_inside_vpc_check'), reason: "CDK's deploy-time handler that strips the default security group's rules runs once per deploy and only calls the EC2 API; it cannot run inside the VPC it is configuring, whose routes may not exist yet." });
+      }
+    }
+
+    if (net.interfaceEndpoints.length > 0) {
+      // One group for all endpoints, HTTPS from the VPC's CIDR written as a literal (reviewable).
+      this.endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+        vpc: this.vpc,
+        description: 'Interface VPC endpoints: HTTPS from inside the VPC',
+        allowAllOutbound: false,
+      });
+      this.endpointSecurityGroup.addIngressRule(ec2.Peer.ipv4(net.existingVpc?.vpcCidr ?? net.vpcCidr), ec2.Port.tcp(443), 'HTTPS from the VPC');
+    }
+    for (const name of net.interfaceEndpoints) {
+      const service = (ec2.InterfaceVpcEndpointAwsService as unknown as Record<string, ec2.InterfaceVpcEndpointAwsService>)[name];
+      this.interfaceEndpoints.push(this.vpc.addInterfaceEndpoint(`Endpoint${name}`, {
+        service,
+        subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+        privateDnsEnabled: true,
+        open: false,
+        securityGroups: [this.endpointSecurityGroup!],
+      }));
+    }
+  }
+}
