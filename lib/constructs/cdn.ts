@@ -1,0 +1,343 @@
+import { Annotations, Duration, SecretValue, Stack } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { acknowledge, controlTower } from '../compliance';
+
+/** Cookies the ALB sets for stickiness: lb_cookie (AWSALB, AWSALBCORS) and app_cookie (AWSALBAPP-0..3). */
+export const ALB_STICKINESS_COOKIES = ['AWSALB', 'AWSALBCORS', 'AWSALBAPP-0', 'AWSALBAPP-1', 'AWSALBAPP-2', 'AWSALBAPP-3'];
+
+/**
+ * Viewer headers the API origin receives. `Authorization` is not here: CloudFront only forwards it
+ * through the cache policy (it is in the API cache key). `Accept-Encoding` is handled by gzip/brotli.
+ */
+export const API_FORWARDED_HEADERS = [
+  'Accept',
+  'Accept-Language',
+  'Content-Type',
+  'Origin',
+  'Referer',
+  'User-Agent',
+  'X-Request-Id',
+  'CloudFront-Viewer-Address',
+  'CloudFront-Forwarded-Proto',
+];
+
+/** The secret header CloudFront adds to every API origin request. */
+export interface OriginVerifyHeader {
+  /** Header name, e.g. `X-Origin-Verify`. */
+  readonly name: string;
+  /** Header value; a SecretValue so the template holds a dynamic reference, never the value. */
+  readonly value: SecretValue;
+}
+
+/** Where `/api/*` goes: an HTTP(S) origin such as an Application Load Balancer. */
+export interface CdnApiOriginProps {
+  /** DNS name CloudFront connects to, e.g. the ALB's `loadBalancerDnsName`. */
+  readonly domainName: string;
+  /**
+   * Protocol CloudFront uses to the origin.
+   * @default cloudfront.OriginProtocolPolicy.HTTPS_ONLY
+   */
+  readonly protocolPolicy?: cloudfront.OriginProtocolPolicy;
+  /**
+   * Secret header proving a request came through this distribution.
+   * @default - no header (the origin cannot tell CloudFront traffic apart)
+   */
+  readonly verifyHeader?: OriginVerifyHeader;
+  /**
+   * Forward the viewer's Host header. With HTTPS to an ALB, CloudFront then checks the origin
+   * certificate against the viewer's domain (which the ALB certificate covers) instead of the
+   * ALB's DNS name. Needs `domainNames`.
+   * @default - true when protocolPolicy is HTTPS_ONLY, else false
+   */
+  readonly forwardHostHeader?: boolean;
+}
+
+export interface CdnProps {
+  /** Bucket with the static site (default behavior), read through Origin Access Control. */
+  readonly staticAssetsBucket: s3.IBucket;
+  /**
+   * Default TTL of static assets (versioned URLs; send `Cache-Control: no-cache` for index.html).
+   * @default Duration.days(30)
+   */
+  readonly staticAssetsTtl?: Duration;
+  /**
+   * Serve /index.html for paths without a file extension (client-side routes), through a
+   * CloudFront Function on the default behavior only, so `/api/*` errors stay as they are.
+   * @default true
+   */
+  readonly spaFallback?: boolean;
+  /**
+   * The API origin for `apiPathPattern`.
+   * @default - no API behavior
+   */
+  readonly apiOrigin?: CdnApiOriginProps;
+  /**
+   * Path pattern routed to the API origin.
+   * @default '/api/*'
+   */
+  readonly apiPathPattern?: string;
+  /**
+   * Default TTL of API responses without Cache-Control (origin Cache-Control wins, min TTL is 0).
+   * @default Duration.seconds(10)
+   */
+  readonly apiDefaultTtl?: Duration;
+  /**
+   * Longest an API response may stay cached, whatever its Cache-Control says.
+   * @default Duration.hours(1)
+   */
+  readonly apiMaxTtl?: Duration;
+  /**
+   * Session cookie of the application, forwarded to the API origin (never part of the cache key).
+   * @default - only the ALB stickiness cookies are forwarded
+   */
+  readonly sessionCookieName?: string;
+  /** Bucket for CloudFront standard logs (ACLs enabled, not KMS-encrypted). */
+  readonly logBucket: s3.IBucket;
+  /**
+   * Key prefix of the access logs.
+   * @default 'cloudfront/'
+   */
+  readonly logFilePrefix?: string;
+  /**
+   * ARN of a WAFv2 web ACL with CLOUDFRONT scope (created in us-east-1).
+   * @default - no web ACL
+   */
+  readonly webAclArn?: string;
+  /**
+   * Price class (edge locations used).
+   * @default cloudfront.PriceClass.PRICE_CLASS_100
+   */
+  readonly priceClass?: cloudfront.PriceClass;
+  /**
+   * Alternate domain names, e.g. `['www.example.com']`. Needs `certificate`.
+   * @default - the distribution's *.cloudfront.net name only
+   */
+  readonly domainNames?: string[];
+  /**
+   * ACM certificate in us-east-1 covering `domainNames`.
+   * @default - the default *.cloudfront.net certificate (CloudFront then allows TLSv1 for viewers)
+   */
+  readonly certificate?: acm.ICertificate;
+  /**
+   * Content-Security-Policy header for every response.
+   * @default - no CSP header (the site knows its own sources)
+   */
+  readonly contentSecurityPolicy?: string;
+  /**
+   * Description of the distribution.
+   * @default - none
+   */
+  readonly comment?: string;
+}
+
+/** Rewrites extension-less paths to the app shell; viewer-request, default behavior only. */
+const SPA_REWRITE = `function handler(event) {
+  var request = event.request;
+  var last = request.uri.split('/').pop();
+  if (last === '' || last.indexOf('.') === -1) {
+    request.uri = '/index.html';
+  }
+  return request;
+}`;
+
+/**
+ * A CloudFront distribution for a static site in S3 (Origin Access Control, long cache) with an
+ * API behavior to a load balancer (short cache, origin Cache-Control honoured, stickiness and
+ * session cookies forwarded but never in the cache key), security response headers, HTTP/2 and 3,
+ * TLS 1.2+ with a custom certificate, access logs, and an optional WAF web ACL.
+ *
+ * Responses that set cookies must not be cached: CloudFront caches Set-Cookie with the object, so
+ * the API origin sends `Cache-Control: no-store` (or `private`) on every response that sets a
+ * cookie or depends on the session; with a minimum TTL of 0 CloudFront never stores those. The
+ * default TTL only applies to responses without Cache-Control.
+ */
+export class Cdn extends Construct {
+  /** The distribution. */
+  readonly distribution: cloudfront.Distribution;
+  /** Origin Access Control for the static-assets bucket. */
+  readonly originAccessControl: cloudfront.S3OriginAccessControl;
+  /** Cache policy of the static site: long TTL, nothing in the key but the path, gzip + brotli. */
+  readonly staticCachePolicy: cloudfront.CachePolicy;
+  /** Security headers added to every response. */
+  readonly responseHeadersPolicy: cloudfront.ResponseHeadersPolicy;
+  /** SPA rewrite on the default behavior (undefined when spaFallback is false). */
+  readonly spaRewriteFunction?: cloudfront.Function;
+  /** Cache policy of the API behavior (undefined without apiOrigin). */
+  readonly apiCachePolicy?: cloudfront.CachePolicy;
+  /** Origin request policy of the API behavior (undefined without apiOrigin). */
+  readonly apiOriginRequestPolicy?: cloudfront.OriginRequestPolicy;
+
+  constructor(scope: Construct, id: string, props: CdnProps) {
+    super(scope, id);
+    const domainNames = props.domainNames ?? [];
+    if ((domainNames.length > 0) !== (props.certificate !== undefined)) {
+      throw new Error('Cdn: domainNames and certificate go together (a custom name needs a us-east-1 ACM certificate covering it, and a certificate needs the names it serves)');
+    }
+    const api = props.apiOrigin;
+    const apiProtocol = api?.protocolPolicy ?? cloudfront.OriginProtocolPolicy.HTTPS_ONLY;
+    const forwardHost = api?.forwardHostHeader ?? apiProtocol === cloudfront.OriginProtocolPolicy.HTTPS_ONLY;
+    if (api && forwardHost && domainNames.length === 0) {
+      throw new Error('Cdn: apiOrigin forwards the Host header (the default with HTTPS_ONLY) but the distribution has no domainNames, so the '
+        + 'origin would be asked for *.cloudfront.net, which no ALB certificate covers; set domainNames and certificate, or protocolPolicy HTTP_ONLY');
+    }
+
+    this.originAccessControl = new cloudfront.S3OriginAccessControl(this, 'OriginAccessControl', {
+      signing: cloudfront.Signing.SIGV4_ALWAYS,
+      description: 'Static assets read by CloudFront only',
+    });
+    this.staticCachePolicy = new cloudfront.CachePolicy(this, 'StaticCachePolicy', {
+      comment: 'Static assets: versioned URLs, long TTL, origin Cache-Control honoured',
+      defaultTtl: props.staticAssetsTtl ?? Duration.days(30),
+      minTtl: Duration.seconds(0),
+      maxTtl: Duration.days(365),
+      cookieBehavior: cloudfront.CacheCookieBehavior.none(),
+      headerBehavior: cloudfront.CacheHeaderBehavior.none(),
+      queryStringBehavior: cloudfront.CacheQueryStringBehavior.none(),
+      enableAcceptEncodingGzip: true,
+      enableAcceptEncodingBrotli: true,
+    });
+    this.responseHeadersPolicy = new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
+      comment: 'Security headers on every response',
+      securityHeadersBehavior: {
+        strictTransportSecurity: { accessControlMaxAge: Duration.days(730), includeSubdomains: true, preload: false, override: true },
+        contentTypeOptions: { override: true },
+        frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
+        referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN, override: true },
+        xssProtection: { protection: true, modeBlock: true, override: true },
+        contentSecurityPolicy: props.contentSecurityPolicy ? { contentSecurityPolicy: props.contentSecurityPolicy, override: true } : undefined,
+      },
+    });
+    if (props.spaFallback ?? true) {
+      this.spaRewriteFunction = new cloudfront.Function(this, 'SpaRewrite', {
+        comment: 'Client-side routes (no file extension) get /index.html',
+        runtime: cloudfront.FunctionRuntime.JS_2_0,
+        code: cloudfront.FunctionCode.fromInline(SPA_REWRITE),
+      });
+    }
+
+    const additionalBehaviors: Record<string, cloudfront.BehaviorOptions> = {};
+    if (api) {
+      this.apiCachePolicy = new cloudfront.CachePolicy(this, 'ApiCachePolicy', {
+        comment: 'API: short default TTL, origin Cache-Control honoured, per Authorization and query string, cookies never in the key',
+        defaultTtl: props.apiDefaultTtl ?? Duration.seconds(10),
+        minTtl: Duration.seconds(0),
+        maxTtl: props.apiMaxTtl ?? Duration.hours(1),
+        cookieBehavior: cloudfront.CacheCookieBehavior.none(),
+        // Only the cache policy can forward Authorization; keying on it keeps users' responses apart.
+        headerBehavior: cloudfront.CacheHeaderBehavior.allowList('Authorization'),
+        queryStringBehavior: cloudfront.CacheQueryStringBehavior.all(),
+        enableAcceptEncodingGzip: true,
+        enableAcceptEncodingBrotli: true,
+      });
+      const cookies = [...ALB_STICKINESS_COOKIES, ...(props.sessionCookieName ? [props.sessionCookieName] : [])];
+      this.apiOriginRequestPolicy = new cloudfront.OriginRequestPolicy(this, 'ApiOriginRequestPolicy', {
+        comment: 'API: stickiness and session cookies, all query strings, the headers the gateway reads',
+        cookieBehavior: cloudfront.OriginRequestCookieBehavior.allowList(...cookies),
+        headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList(...API_FORWARDED_HEADERS, ...(forwardHost ? ['Host'] : [])),
+        queryStringBehavior: cloudfront.OriginRequestQueryStringBehavior.all(),
+      });
+      additionalBehaviors[props.apiPathPattern ?? '/api/*'] = {
+        origin: new origins.HttpOrigin(api.domainName, {
+          protocolPolicy: apiProtocol,
+          originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+          customHeaders: api.verifyHeader ? { [api.verifyHeader.name]: api.verifyHeader.value.unsafeUnwrap() } : undefined,
+        }),
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+        cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD_OPTIONS,
+        cachePolicy: this.apiCachePolicy,
+        originRequestPolicy: this.apiOriginRequestPolicy,
+        responseHeadersPolicy: this.responseHeadersPolicy,
+        compress: true,
+      };
+    }
+
+    this.distribution = new cloudfront.Distribution(this, 'Distribution', {
+      comment: props.comment,
+      defaultBehavior: {
+        origin: origins.S3BucketOrigin.withOriginAccessControl(this.ownBucketOrImport(props.staticAssetsBucket), {
+          originAccessControl: this.originAccessControl,
+        }),
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
+        cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD_OPTIONS,
+        cachePolicy: this.staticCachePolicy,
+        responseHeadersPolicy: this.responseHeadersPolicy,
+        compress: true,
+        functionAssociations: this.spaRewriteFunction
+          ? [{ function: this.spaRewriteFunction, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }]
+          : undefined,
+      },
+      additionalBehaviors,
+      defaultRootObject: 'index.html',
+      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      enableIpv6: true,
+      minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+      sslSupportMethod: cloudfront.SSLMethod.SNI,
+      domainNames: domainNames.length > 0 ? domainNames : undefined,
+      certificate: props.certificate,
+      priceClass: props.priceClass ?? cloudfront.PriceClass.PRICE_CLASS_100,
+      webAclId: props.webAclArn,
+      logBucket: props.logBucket,
+      logFilePrefix: props.logFilePrefix ?? 'cloudfront/',
+      logIncludesCookies: false,
+    });
+    this.acknowledgeFindings(props, apiProtocol);
+  }
+
+  /**
+   * OAC adds a bucket (and key) policy statement for this distribution. A bucket of another stack
+   * is used through an import instead: changing its policy from here would make the two stacks
+   * depend on each other. Its owner grants the CloudFront service principal of the account.
+   */
+  private ownBucketOrImport(bucket: s3.IBucket): s3.IBucket {
+    if (Stack.of(bucket) === Stack.of(this)) return bucket;
+    Annotations.of(this).acknowledgeWarning('@aws-cdk/aws-cloudfront-origins:updateImportedBucketPolicyOac',
+      'The bucket lives in another stack, which grants the CloudFront service principal of this account read access');
+    return s3.Bucket.fromBucketAttributes(this, 'StaticAssetsBucket', {
+      bucketArn: bucket.bucketArn,
+      bucketName: bucket.bucketName,
+      bucketRegionalDomainName: bucket.bucketRegionalDomainName,
+    });
+  }
+
+  private acknowledgeFindings(props: CdnProps, apiProtocol: cloudfront.OriginProtocolPolicy): void {
+    acknowledge(this.distribution, {
+      id: controlTower('cloudfront_origin_failover_enabled_check'),
+      reason: 'The platform is single-region by design: each behavior has one origin (S3 and the ALB are multi-AZ services). '
+        + 'An origin group would need a replicated bucket and a second load balancer region.',
+    }, {
+      id: 'AwsSolutions-CFR1',
+      reason: 'The service is offered worldwide; abusive sources are handled by the WAF web ACL (IP reputation, rate limit, deny list).',
+    });
+    if (Stack.of(props.logBucket) !== Stack.of(this)) {
+      acknowledge(this.distribution, {
+        id: controlTower('cloudfront_access_logs_enabled_check'),
+        reason: 'Logging is on: the log bucket lives in another stack, so the template names it through Fn::ImportValue, '
+          + 'which the guard rule cannot resolve (it accepts only a literal or a same-template reference).',
+      });
+    }
+    if (!props.certificate) {
+      const reason = 'No domain configured (dev): the distribution serves its *.cloudfront.net name with the default certificate, '
+        + 'for which CloudFront fixes the security policy at TLSv1 and uses SNI-less serving. minimumProtocolVersion is TLSv1.2_2021 and '
+        + 'takes effect as soon as edge.domainName and edge.cdnCertificateArn are set (required for staging and prod use).';
+      acknowledge(this.distribution,
+        { id: 'AwsSolutions-CFR4', reason },
+        { id: controlTower('cloudfront_security_policy_check'), reason },
+        { id: controlTower('cloudfront_custom_ssl_certificate_check'), reason },
+        { id: controlTower('cloudfront_sni_enabled_check'), reason });
+    }
+    if (props.apiOrigin && apiProtocol !== cloudfront.OriginProtocolPolicy.HTTPS_ONLY) {
+      const reason = 'The API origin has no certificate (dev): CloudFront reaches the load balancer over HTTP on the AWS network. '
+        + 'The load balancer admits only CloudFront origin-facing addresses and forwards only with the secret origin header; '
+        + 'viewers use HTTPS. Set edge.albCertificateArn (with edge.domainName) to encrypt this hop.';
+      acknowledge(this.distribution,
+        { id: controlTower('cloudfront_traffic_to_origin_encrypted_check'), reason },
+        { id: 'AwsSolutions-CFR5', reason });
+    }
+  }
+}
