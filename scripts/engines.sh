@@ -44,16 +44,21 @@ take_lock() {
 }
 
 cmd_up() {
-  local e t0
+  local e t0 start=$(date +%s%N)
   pick_engines "$@"
   take_lock
+  # slow starters (OpenSearch) get going first and are waited for in turn
+  for e in "${PICKED[@]}"; do
+    mkdir -p "$ENGINES_DIR/$e"
+    if declare -F "${e}_launch" >/dev/null; then "${e}_launch"; fi
+  done
   for e in "${PICKED[@]}"; do
     t0=$(date +%s%N)
-    mkdir -p "$ENGINES_DIR/$e"
     "${e}_up"
     log "$e ready ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
   done
   write_env
+  log "up: ${PICKED[*]} ready in $(( ($(date +%s%N) - start) / 1000000 )) ms"
 }
 
 cmd_down() {

@@ -4,7 +4,7 @@
 ENGINES_DIR="${ENGINES_DIR:-/tmp/platform-engines}"
 ENGINES_CACHE="${ENGINES_CACHE:-$HOME/.cache/platform-engines}"
 ENV_FILE="$ENGINES_DIR/engines.env"
-ALL_ENGINES=(etcd redis mysql s3)
+ALL_ENGINES=(etcd redis mysql opensearch s3)
 # daemons such as mariadbd live in sbin, which a non-login PATH may lack
 [[ :$PATH: == *:/usr/sbin:* ]] || PATH="$PATH:/usr/sbin:/sbin"
 
@@ -112,6 +112,17 @@ status_line() {
   local name=$1 state=$2 addr=$3 line; shift 3
   line=$(printf '%-14s %-5s %-22s %s' "$name" "$state" "$addr" "$*")
   echo "${line%"${line##*[! ]}"}"
+}
+
+# Status line of a one-process engine: up when the process lives and READY_CMD succeeds.
+# Usage: process_status NAME PIDFILE ADDRESS DETAIL READY_CMD...
+process_status() {
+  local name=$1 pidfile=$2 addr=$3 detail=$4 pid; shift 4
+  if pid=$(live_pid "$pidfile") && "$@" >/dev/null 2>&1; then
+    status_line "$name" up "$addr" "pid $pid $detail"
+  else
+    status_line "$name" down "$addr"
+  fi
 }
 
 # Install Debian packages if a command is missing. Usage: apt_ensure CMD PKG...

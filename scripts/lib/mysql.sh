@@ -56,10 +56,5 @@ mysql_down() {
 }
 
 mysql_status() {
-  local pid
-  if pid=$(live_pid "$MYSQL_D/mysqld.pid") && mysql_ready >/dev/null 2>&1; then
-    status_line mysql up "127.0.0.1:$MYSQL_ENGINE_PORT" "pid $pid"
-  else
-    status_line mysql down "127.0.0.1:$MYSQL_ENGINE_PORT"
-  fi
+  process_status mysql "$MYSQL_D/mysqld.pid" "127.0.0.1:$MYSQL_ENGINE_PORT" "mariadb" mysql_ready
 }

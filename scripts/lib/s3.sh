@@ -70,10 +70,5 @@ s3_down() {
 }
 
 s3_status() {
-  local pid
-  if pid=$(live_pid "$S3_D/minio.pid") && s3_ready >/dev/null 2>&1; then
-    status_line s3 up "127.0.0.1:$S3_PORT" "pid $pid minio bucket $S3_BUCKET_NAME"
-  else
-    status_line s3 down "127.0.0.1:$S3_PORT"
-  fi
+  process_status s3 "$S3_D/minio.pid" "127.0.0.1:$S3_PORT" "minio bucket $S3_BUCKET_NAME" s3_ready
 }
