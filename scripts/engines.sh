@@ -44,7 +44,8 @@ take_lock() {
 }
 
 cmd_up() {
-  local e t0 start=$(date +%s%N)
+  local e t0 start
+  start=$(date +%s%N)
   pick_engines "$@"
   take_lock
   # slow starters (OpenSearch) get going first and are waited for in turn

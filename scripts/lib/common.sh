@@ -4,6 +4,8 @@
 ENGINES_DIR="${ENGINES_DIR:-/tmp/platform-engines}"
 ENGINES_CACHE="${ENGINES_CACHE:-$HOME/.cache/platform-engines}"
 ENV_FILE="$ENGINES_DIR/engines.env"
+# down deletes state below it: refuse a root or relative path
+[[ $ENGINES_DIR == /?* && $ENGINES_DIR != *..* ]] || { echo "ENGINES_DIR must be an absolute path, got '$ENGINES_DIR'" >&2; exit 2; }
 ALL_ENGINES=(etcd redis mysql opensearch s3)
 # daemons such as mariadbd live in sbin, which a non-login PATH may lack
 [[ :$PATH: == *:/usr/sbin:* ]] || PATH="$PATH:/usr/sbin:/sbin"
@@ -16,6 +18,7 @@ pid_starttime() {
   local stat
   stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
   stat=${stat##*) }
+  # shellcheck disable=SC2086 # split the fields on purpose
   set -- $stat
   echo "${20}"
 }

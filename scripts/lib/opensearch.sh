@@ -47,7 +47,7 @@ opensearch_ready() {
 
 opensearch_configure() {
   local home="$OS_D/home/opensearch-$OPENSEARCH_VERSION" conf="$OS_D/config"
-  rm -rf "$OS_D/home" "$conf"
+  rm -rf "${OS_D:?}/home" "$conf"
   mkdir -p "$OS_D/home" "$conf" "$OS_D/data" "$OS_D/logs" "$OS_D/tmp"
   unzip -q "$OS_ZIP" -d "$OS_D/home"
   cp "$home/config/log4j2.properties" "$conf/"
