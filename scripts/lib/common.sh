@@ -1,6 +1,8 @@
 # shellcheck shell=bash
 # Shared helpers for scripts/engines.sh. Sourced, never executed.
 
+# CI may run without HOME; the cache still belongs in the user's home
+: "${HOME:=$(getent passwd "$(id -u)" | cut -d: -f6)}"
 ENGINES_DIR="${ENGINES_DIR:-/tmp/platform-engines}"
 ENGINES_CACHE="${ENGINES_CACHE:-$HOME/.cache/platform-engines}"
 ENV_FILE="$ENGINES_DIR/engines.env"
@@ -9,6 +11,8 @@ ENV_FILE="$ENGINES_DIR/engines.env"
 ALL_ENGINES=(etcd redis mysql opensearch s3)
 # daemons such as mariadbd live in sbin, which a non-login PATH may lack
 [[ :$PATH: == *:/usr/sbin:* ]] || PATH="$PATH:/usr/sbin:/sbin"
+# so does the Go toolchain's usual home
+[[ :$PATH: == *:/usr/local/go/bin:* || ! -d /usr/local/go/bin ]] || PATH="$PATH:/usr/local/go/bin"
 
 log() { printf '[engines %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[engines] ERROR: %s\n' "$*" >&2; exit 1; }
