@@ -10,5 +10,6 @@ export interface ServiceModule {
 }
 
 export const entries: Record<string, () => Promise<ServiceModule>> = {
+  gateway: () => import('./gateway'),
   echo: () => import('./echo'),
 };

@@ -1,17 +1,21 @@
 import { createService, readIdentity, type Service, type ServiceDefinition } from '../kit';
 
+/** Injected failure: while `status` is non-zero, every route but the probes answers it. */
+export interface EchoFaults {
+  status: number;
+}
+
 /**
  * A minimal service: echoes what it received. The gateway's tests and benchmark route to it, and it
- * is the smallest example of a kit service. `ECHO_FAIL_STATUS` makes it answer that status
- * to everything but probes (fault tests).
+ * is the smallest example of a kit service. `ECHO_FAIL_STATUS` (or `faults`) makes it answer that
+ * status to everything but probes (fault tests).
  */
-export async function createEcho(overrides: Partial<ServiceDefinition> = {}): Promise<Service> {
-  const failStatus = Number(process.env.ECHO_FAIL_STATUS ?? 0);
+export async function createEcho(overrides: Partial<ServiceDefinition> = {}, faults: EchoFaults = { status: Number(process.env.ECHO_FAIL_STATUS ?? 0) }): Promise<Service> {
   return createService({
     name: process.env.ECHO_NAME ?? 'echo',
     routes(app, ctx) {
       const respond = async (req: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
-        if (failStatus) return reply.code(failStatus).send({ error: 'injected_failure', instance: ctx.registry?.registered?.id });
+        if (faults.status) return reply.code(faults.status).send({ error: 'injected_failure', instance: ctx.registry?.registered?.id });
         const delay = Number((req.query as Record<string, string>).delay ?? 0);
         if (delay > 0) await new Promise((r) => setTimeout(r, Math.min(delay, 30_000)));
         return {

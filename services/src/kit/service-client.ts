@@ -173,12 +173,18 @@ export class ServiceClient {
     const maxAttempts = idempotent ? 1 + this.retries : 1;
     const tried = new Set<string>();
     let lastError: Error | undefined;
+    // A failing answer is kept until another instance is there to retry on: if none is, it is the answer.
+    let lastFailure: FailureStatusError | undefined;
     let attempts = 0;
     while (attempts < maxAttempts) {
       const instance = this.pick(service, tried);
       if (!instance) {
         lastError ??= this.options.discovery.instances(service).length === 0 ? new NoInstanceError(service) : new BreakerOpenError(service);
         break;
+      }
+      if (lastFailure) {
+        await lastFailure.response.body.dump().catch(() => undefined);
+        lastFailure = undefined;
       }
       tried.add(instance.id);
       attempts += 1;
@@ -189,11 +195,12 @@ export class ServiceClient {
         const retry = idempotent && attempts < maxAttempts && !request.signal?.aborted;
         if (err instanceof FailureStatusError) {
           if (!retry) return err.response;
-          await err.response.body.dump().catch(() => undefined);
+          lastFailure = err;
         }
         if (!retry) break;
       }
     }
+    if (lastFailure) return lastFailure.response;
     const error = lastError ?? new NoInstanceError(service);
     if (this.options.fallback) return this.options.fallback(service, request, error);
     throw error;

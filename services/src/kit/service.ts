@@ -11,6 +11,13 @@ import { RegistryClient, type ServiceInstance } from './registry';
 import { ServiceClient, type ServiceClientOptions } from './service-client';
 import { GracefulShutdown } from './shutdown';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Fields to add to this request's access log line (and the gateway's metrics labels). */
+    accessLog: Record<string, unknown> | null;
+  }
+}
+
 /** What a service gets to build its routes with. */
 export interface ServiceContext {
   readonly name: string;
@@ -107,6 +114,7 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
     ...def.fastify,
   });
 
+  app.decorateRequest('accessLog', null);
   let inflight = 0;
   let url = '';
   let instance: ServiceInstance | undefined;
@@ -137,7 +145,16 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
     metrics.duration.observe(labels, reply.elapsedTime / 1000);
     if (!route.startsWith('/healthz') && !route.startsWith('/readyz') && route !== '/metrics') {
       req.log.info(
-        { method: req.method, url: req.url, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: req.ip, user: readIdentity(req.headers)?.userId },
+        {
+          method: req.method,
+          url: req.url,
+          route,
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 10) / 10,
+          ip: req.ip,
+          user: readIdentity(req.headers)?.userId,
+          ...req.accessLog,
+        },
         'request',
       );
     }

@@ -1,0 +1,343 @@
+import cors from '@fastify/cors';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  BreakerOpenError, ConfigError, Counter, Gauge, Histogram, LATENCY_BUCKETS, NoInstanceError, REQUEST_ID_HEADER,
+  createRedisCluster, createService, env, identityHeaders, isReservedHeader, loadConfig, loadKitConfig,
+  type Identity, type Service, type ServiceDefinition,
+} from '../kit';
+import { AuthError, JwtVerifier } from './auth';
+import { RedisRateLimiter, type LimitDecision, type LimitHit } from './rate-limit';
+import {
+  DEFAULT_SETTINGS, SETTING_KEYS, compileSettings, parseSettings, type CompiledSettings, type GatewaySettings, type SettingKey,
+} from './settings';
+
+/** Gateway variables (besides the kit's); see services/README.md. */
+export const gatewaySpec = {
+  /** Registry name: instance key and dynamic config prefix `/registry/config/<name>/`. */
+  GATEWAY_NAME: env.string({ default: 'gateway', pattern: /^[a-z0-9-]+$/ }),
+  RATE_LIMIT_KEY_PREFIX: env.string({ default: 'rl' }),
+  JWT_JWKS_URL: env.optional(),
+  JWT_PUBLIC_KEY: env.optional(),
+  JWT_ISSUER: env.optional(),
+  JWT_AUDIENCE: env.list({ default: [] }),
+  JWT_ALGORITHMS: env.list({ default: ['RS256', 'ES256', 'EdDSA'] }),
+  RATE_LIMIT_ENABLED: env.bool({ default: true }),
+  RATE_LIMIT_FAIL_MODE: env.oneOf(['open', 'closed'] as const, { default: 'open' }),
+  RATE_LIMIT_TIMEOUT_MS: env.int({ default: 250, min: 10 }),
+  /** fastify trustProxy: 'true', a hop count, or CIDRs of the load balancers. */
+  TRUST_PROXY: env.string({ default: 'false' }),
+  CORS_ORIGINS: env.list({ default: [] }),
+  VALIDATE_JSON: env.bool({ default: true }),
+  BREAKER_RESET_MS: env.int({ default: 5000, min: 100 }),
+  BREAKER_VOLUME_THRESHOLD: env.int({ default: 5, min: 1 }),
+  BREAKER_ERROR_PERCENT: env.int({ default: 50, min: 1, max: 100 }),
+};
+
+/** Hop-by-hop and framing headers never copied from an upstream response. */
+const RESPONSE_SKIP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-authenticate', 'trailer', 'te']);
+
+interface RouteTarget {
+  readonly service: string;
+  readonly path: string;
+  readonly route: string;
+  readonly prefix: string;
+}
+
+/**
+ * Creates the gateway (not started). `source` is the environment (default process.env); `extra`
+ * passes test hooks (log destination) through to {@link createService}.
+ */
+export async function createGateway(source: NodeJS.ProcessEnv = process.env, extra: Partial<ServiceDefinition> = {}): Promise<Service> {
+  const kit = loadKitConfig(source);
+  const config = loadConfig(gatewaySpec, source);
+  if (!!config.JWT_JWKS_URL === !!config.JWT_PUBLIC_KEY) {
+    throw new ConfigError(['JWT_JWKS_URL or JWT_PUBLIC_KEY: set exactly one (the key that verifies access tokens)']);
+  }
+  const verifier = await JwtVerifier.create({
+    jwksUrl: config.JWT_JWKS_URL,
+    publicKey: config.JWT_PUBLIC_KEY,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE.length ? config.JWT_AUDIENCE : undefined,
+    algorithms: config.JWT_ALGORITHMS,
+  });
+
+  return createService({
+    name: config.GATEWAY_NAME,
+    config: kit,
+    watchConfig: true,
+    fastify: { trustProxy: parseTrustProxy(config.TRUST_PROXY) },
+    client: {
+      breaker: {
+        resetTimeoutMs: config.BREAKER_RESET_MS,
+        volumeThreshold: config.BREAKER_VOLUME_THRESHOLD,
+        errorThresholdPercentage: config.BREAKER_ERROR_PERCENT,
+      },
+      connectionsPerInstance: 128,
+      onAttempt: (e) => {
+        upstream.attempts.inc({ service: e.service, outcome: e.outcome });
+        upstream.duration.observe({ service: e.service }, e.durationMs / 1000);
+      },
+    },
+    ...extra,
+    async routes(app, ctx) {
+      const { registry, client, log, metrics } = ctx;
+      const reg = metrics.registry;
+      const requests = new Counter({ name: 'gateway_requests_total', help: 'API requests by route, upstream service and status.', labelNames: ['route', 'service', 'status'] as const, registers: [reg] });
+      const latency = new Histogram({ name: 'gateway_request_duration_seconds', help: 'API request latency through the gateway.', labelNames: ['route', 'service'] as const, buckets: LATENCY_BUCKETS, registers: [reg] });
+      const rejections = new Counter({ name: 'gateway_rejections_total', help: 'Requests the gateway answered itself, by reason.', labelNames: ['reason'] as const, registers: [reg] });
+      const limiterErrors = new Counter({ name: 'gateway_ratelimit_redis_errors_total', help: 'Rate-limit checks that failed on Redis, by fail mode applied.', labelNames: ['mode'] as const, registers: [reg] });
+      const reloads = new Counter({ name: 'gateway_config_reloads_total', help: 'Dynamic config reloads by result.', labelNames: ['result'] as const, registers: [reg] });
+      upstream.attempts = new Counter({ name: 'gateway_upstream_attempts_total', help: 'Attempts to upstream instances by service and outcome.', labelNames: ['service', 'outcome'] as const, registers: [reg] });
+      upstream.duration = new Histogram({ name: 'gateway_upstream_duration_seconds', help: 'Upstream attempt latency by service.', labelNames: ['service'] as const, buckets: LATENCY_BUCKETS, registers: [reg] });
+      new Gauge({
+        name: 'gateway_breaker_state',
+        help: 'Upstream circuit state: 0 closed, 1 half-open, 2 open.',
+        labelNames: ['service'] as const,
+        registers: [reg],
+        collect() {
+          for (const service of registry?.services() ?? []) {
+            const state = client.breakerState(service);
+            this.set({ service }, state === 'open' ? 2 : state === 'half-open' ? 1 : 0);
+          }
+        },
+      });
+
+      // Dynamic settings: compiled once per change, read by reference on the request path.
+      const defaults: GatewaySettings = { ...DEFAULT_SETTINGS, failMode: config.RATE_LIMIT_FAIL_MODE };
+      let settings: CompiledSettings = compileSettings(defaults);
+      const reload = (): void => {
+        const raw: Partial<Record<SettingKey, string>> = {};
+        for (const key of SETTING_KEYS) raw[key] = registry?.config(config.GATEWAY_NAME, key);
+        const { settings: parsed, errors } = parseSettings(raw, settings.source, defaults);
+        settings = compileSettings(parsed);
+        reloads.inc({ result: errors.length ? 'rejected' : 'applied' });
+        if (errors.length) log.error({ errors }, 'gateway settings rejected; keeping the previous ones');
+        else log.info({ settings: parsed }, 'gateway settings applied');
+      };
+      reload();
+      registry?.on('config', (service: string) => {
+        if (service === config.GATEWAY_NAME) reload();
+      });
+
+      let limiter: RedisRateLimiter | undefined;
+      if (config.RATE_LIMIT_ENABLED) {
+        const redis = createRedisCluster({
+          nodes: kit.REDIS_CLUSTER_NODES,
+          tls: kit.REDIS_TLS,
+          username: kit.REDIS_USERNAME,
+          password: kit.REDIS_PASSWORD,
+          commandTimeoutMs: config.RATE_LIMIT_TIMEOUT_MS,
+        });
+        let lastRedisWarning = 0;
+        redis.on('error', (err: Error) => {
+          if (Date.now() - lastRedisWarning > 5000) {
+            lastRedisWarning = Date.now();
+            log.warn({ err: err.message }, 'redis cluster error');
+          }
+        });
+        limiter = new RedisRateLimiter(redis, config.RATE_LIMIT_KEY_PREFIX);
+        ctx.shutdown.onClose('redis', () => redis.quit().catch(() => redis.disconnect()));
+      }
+      let lastFailOpenWarning = 0;
+
+      if (config.CORS_ORIGINS.length) {
+        await app.register(cors, {
+          origin: config.CORS_ORIGINS.includes('*') ? true : config.CORS_ORIGINS,
+          credentials: true,
+          maxAge: 600,
+          exposedHeaders: [REQUEST_ID_HEADER, 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'retry-after'],
+        });
+      }
+
+      // The body stays raw (it is forwarded as is, and kept for a retry); JSON is only checked.
+      app.removeAllContentTypeParsers();
+      app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
+        const buf = body as Buffer;
+        if (config.VALIDATE_JSON && buf.length > 0 && /\bjson\b/i.test(req.headers['content-type'] ?? '')) {
+          try {
+            JSON.parse(buf.toString('utf8'));
+          } catch {
+            const err = Object.assign(new Error('The request body is not valid JSON'), { statusCode: 400, code: 'malformed_json' });
+            done(err, undefined);
+            return;
+          }
+        }
+        done(null, buf);
+      });
+
+      // Clients may not assert an identity: every x-user-* / x-auth-* header is dropped on arrival.
+      app.addHook('onRequest', (req, _reply, done) => {
+        for (const name of Object.keys(req.headers)) if (isReservedHeader(name)) delete req.headers[name];
+        done();
+      });
+
+      app.addHook('onResponse', (req, reply, done) => {
+        const a = req.accessLog;
+        if (a?.route) {
+          requests.inc({ route: a.route as string, service: (a.service as string) ?? '-', status: String(reply.statusCode) });
+          latency.observe({ route: a.route as string, service: (a.service as string) ?? '-' }, reply.elapsedTime / 1000);
+        }
+        done();
+      });
+
+      const reject = (req: FastifyRequest, reply: FastifyReply, status: number, reason: string, message: string, extraBody: object = {}) => {
+        rejections.inc({ reason });
+        req.accessLog = { ...req.accessLog, rejected: reason };
+        return reply.code(status).send({ error: reason, message, requestId: req.id, ...extraBody });
+      };
+
+      const resolve = (s: CompiledSettings, pathname: string): RouteTarget | undefined => {
+        for (const r of s.routes) {
+          if (pathname === r.prefix || pathname.startsWith(`${r.prefix}/`)) {
+            const rest = pathname.slice(r.prefix.length);
+            return { service: r.service, path: joinPath(r.rewrite, rest), route: r.prefix, prefix: r.prefix };
+          }
+        }
+        if (!s.source.autoRoutes) return undefined;
+        const m = /^\/api\/([a-z0-9-]+)(\/.*)?$/.exec(pathname);
+        if (!m || m[1] === config.GATEWAY_NAME || m[1].startsWith('gateway') || (registry?.instances(m[1]).length ?? 0) === 0) return undefined;
+        return { service: m[1], path: m[2] ?? '/', route: `/api/${m[1]}`, prefix: `/api/${m[1]}` };
+      };
+
+      const limitHits = (s: CompiledSettings, method: string, pathname: string, ip: string, identity?: Identity): LimitHit[] => {
+        const rl = s.source.rateLimits;
+        const hits: LimitHit[] = [];
+        if (rl.ip) hits.push({ key: `ip:${ip}`, rule: rl.ip });
+        if (rl.user && identity) hits.push({ key: `user:${identity.userId}`, rule: rl.user });
+        for (const r of s.routeLimits) {
+          if (!r.test(method, pathname)) continue;
+          const who = r.by === 'user' && identity ? `user:${identity.userId}` : `ip:${ip}`;
+          hits.push({ key: `${r.id}:${r.match}:${who}`, rule: r });
+        }
+        return hits;
+      };
+
+      const setLimitHeaders = (reply: FastifyReply, d: LimitDecision): void => {
+        reply.header('ratelimit-limit', d.limit);
+        reply.header('ratelimit-remaining', d.remaining);
+        reply.header('ratelimit-reset', d.resetSeconds);
+        reply.header('ratelimit-policy', `${d.limit};w=${d.windowSeconds}`);
+      };
+
+      const proxy = async (req: FastifyRequest, reply: FastifyReply) => {
+        const s = settings;
+        const q = req.url.indexOf('?');
+        const pathname = q === -1 ? req.url : req.url.slice(0, q);
+        const search = q === -1 ? '' : req.url.slice(q);
+
+        const ipVerdict = s.checkIp(req.ip);
+        if (ipVerdict !== 'allow') return reject(req, reply, 403, 'forbidden', 'Requests from your address are not allowed');
+
+        const target = resolve(s, pathname);
+        if (!target) return reject(req, reply, 404, 'not_found', `No API route for ${pathname}`);
+        req.accessLog = { route: target.route, service: target.service };
+
+        let identity: Identity | undefined;
+        const authorization = req.headers.authorization;
+        if (!s.isPublic(req.method, pathname)) {
+          try {
+            identity = await verifier.verify(authorization);
+          } catch (err) {
+            if (!(err instanceof AuthError)) throw err;
+            reply.header('www-authenticate', `Bearer error="${err.reason === 'missing_token' ? 'invalid_request' : 'invalid_token'}", error_description="${err.message}"`);
+            return reject(req, reply, 401, err.reason, err.message);
+          }
+        } else if (authorization) {
+          // A public route serves anonymous callers too: a bad token is simply not an identity.
+          identity = await verifier.verify(authorization).catch(() => undefined);
+        }
+        if (identity) req.accessLog.user = identity.userId;
+
+        if (limiter) {
+          let decision: LimitDecision | undefined;
+          try {
+            decision = await limiter.hit(limitHits(s, req.method, pathname, req.ip, identity));
+          } catch (err) {
+            limiterErrors.inc({ mode: s.source.failMode });
+            if (Date.now() - lastFailOpenWarning > 5000) {
+              lastFailOpenWarning = Date.now();
+              log.warn({ err: (err as Error).message, mode: s.source.failMode }, 'rate limiter unavailable');
+            }
+            if (s.source.failMode === 'closed') {
+              return reject(req, reply, 503, 'rate_limiter_unavailable', 'The service is temporarily unavailable. Please retry shortly.');
+            }
+          }
+          if (decision) {
+            setLimitHeaders(reply, decision);
+            if (!decision.allowed) {
+              reply.header('retry-after', decision.resetSeconds);
+              return reject(req, reply, 429, 'rate_limited', `Too many requests. Retry in ${decision.resetSeconds} s.`, { retryAfter: decision.resetSeconds });
+            }
+          }
+        }
+
+        const headers: Record<string, string | string[] | undefined> = { ...req.headers };
+        const forwardedFor = req.headers['x-forwarded-for'];
+        const peer = req.socket.remoteAddress ?? '';
+        headers['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${peer}` : peer;
+        headers['x-forwarded-proto'] = req.protocol;
+        headers['x-forwarded-host'] = req.headers['x-forwarded-host'] ?? req.host;
+        headers['x-forwarded-prefix'] = target.prefix;
+        headers[REQUEST_ID_HEADER] = req.id;
+        if (identity) Object.assign(headers, identityHeaders(identity));
+
+        try {
+          const res = await client.request(target.service, {
+            method: req.method,
+            path: target.path + search,
+            headers,
+            body: req.body as Buffer | undefined,
+          });
+          req.accessLog.instance = res.instance?.id;
+          if (res.attempts > 1) req.accessLog.attempts = res.attempts;
+          reply.code(res.statusCode);
+          for (const [name, value] of Object.entries(res.headers)) {
+            if (value !== undefined && !RESPONSE_SKIP.has(name)) reply.header(name, value);
+          }
+          reply.header(REQUEST_ID_HEADER, req.id);
+          return reply.send(res.body);
+        } catch (err) {
+          return upstreamFailure(req, reply, target.service, err as Error & { code?: string });
+        }
+      };
+
+      const upstreamFailure = (req: FastifyRequest, reply: FastifyReply, service: string, err: Error & { code?: string }) => {
+        req.accessLog = { ...req.accessLog, upstreamError: err.code ?? err.name };
+        if (err instanceof BreakerOpenError || err instanceof NoInstanceError) {
+          const retryAfter = Math.ceil(config.BREAKER_RESET_MS / 1000);
+          reply.header('retry-after', retryAfter);
+          return reject(req, reply, 503, 'service_unavailable', `The ${service} service is temporarily unavailable. Please retry in a few seconds.`, { service, retryAfter });
+        }
+        if (err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT' || err.code === 'UND_ERR_CONNECT_TIMEOUT') {
+          return reject(req, reply, 504, 'upstream_timeout', `The ${service} service did not answer in time.`, { service });
+        }
+        req.log.warn({ err: err.message, service }, 'upstream request failed');
+        return reject(req, reply, 502, 'bad_gateway', `The ${service} service could not be reached.`, { service });
+      };
+
+      app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], url: '/api/*', exposeHeadRoute: false, handler: proxy });
+      app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], url: '/api', exposeHeadRoute: false, handler: proxy });
+    },
+  });
+}
+
+// Filled in routes(); the client's onAttempt hook is created before the metrics registry exists.
+const upstream: { attempts: Counter<'service' | 'outcome'>; duration: Histogram<'service'> } = {
+  attempts: new Counter({ name: 'unused_attempts', help: 'replaced', labelNames: ['service', 'outcome'] as const, registers: [] }),
+  duration: new Histogram({ name: 'unused_duration', help: 'replaced', labelNames: ['service'] as const, registers: [] }),
+};
+
+function joinPath(base: string, rest: string): string {
+  if (!rest || rest === '/') return base;
+  return base.endsWith('/') ? base + rest.slice(1) : base + rest;
+}
+
+function parseTrustProxy(v: string): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (v === 'true') return true;
+  if (v === 'false' || v === '') return false;
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v);
+    return (_address, hop) => hop < hops;
+  }
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
