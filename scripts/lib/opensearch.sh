@@ -39,7 +39,7 @@ opensearch_install() {
   log "OpenSearch zip fetched in $((SECONDS - t0)) s"
 }
 
-# Yellow is the best a single node gets for indices with replicas.
+# Yellow suffices: an index created with explicit replicas stays yellow on one node.
 opensearch_ready() {
   curl -sf -o /dev/null --max-time 5 \
     "http://127.0.0.1:$OS_HTTP_PORT/_cluster/health?wait_for_status=yellow&timeout=2s"
@@ -95,6 +95,13 @@ opensearch_up() {
   if pid_alive "$OS_D/opensearch.pid" && opensearch_ready; then return 0; fi
   opensearch_launch
   wait_for 180 "OpenSearch on 127.0.0.1:$OS_HTTP_PORT (health yellow)" "$OS_D/opensearch.log" opensearch_ready
+  # One node holds no replicas: without this every new index stays yellow. A legacy
+  # template (cluster.default_number_of_replicas is not applied by 2.19) yields to
+  # any composable template a test defines.
+  curl -sf -o /dev/null --max-time 10 -X PUT -H 'Content-Type: application/json' \
+    "http://127.0.0.1:$OS_HTTP_PORT/_template/platform-engines-no-replicas" \
+    -d '{"index_patterns":["*"],"order":0,"settings":{"index.number_of_replicas":0}}' ||
+    die "could not set the no-replicas index template on OpenSearch"
 }
 
 opensearch_down() {
