@@ -5,7 +5,7 @@
  * Engines the integration project needs: `ENGINES` (space or comma separated) or this default.
  * Add one here when a test needs it (e.g. 'etcd redis mysql opensearch s3').
  */
-const ENGINES = process.env.ENGINES || 'etcd redis';
+const ENGINES = process.env.ENGINES || 'etcd redis mysql opensearch s3';
 
 // Transpile only (tsconfig has isolatedModules); `npm test` type-checks once with tsc first.
 const tsJest = ['ts-jest', { diagnostics: false }];

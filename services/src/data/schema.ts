@@ -1,0 +1,77 @@
+/**
+ * The platform schema. One database; each table is owned by one service (users: user; products,
+ * stock: catalog; orders, order_items: order). Order writes stock only through the conditional
+ * reservation UPDATE in order/stock.ts, so stock can never go below zero.
+ */
+import type { Migration } from './mysql';
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'users',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS users (
+         id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+         email VARCHAR(254) NOT NULL,
+         password_hash VARCHAR(255) NOT NULL,
+         name VARCHAR(100) NOT NULL,
+         created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+         updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
+         UNIQUE KEY uq_users_email (email)
+       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'products and stock',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS products (
+         id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+         sku VARCHAR(64) NOT NULL,
+         name VARCHAR(200) NOT NULL,
+         description TEXT NOT NULL,
+         category VARCHAR(64) NOT NULL,
+         price_cents INT UNSIGNED NOT NULL,
+         image_key VARCHAR(512) NULL,
+         version INT UNSIGNED NOT NULL DEFAULT 1,
+         created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+         updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
+         UNIQUE KEY uq_products_sku (sku),
+         KEY ix_products_updated (updated_at)
+       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci`,
+      `CREATE TABLE IF NOT EXISTS stock (
+         product_id BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+         quantity INT NOT NULL,
+         version INT UNSIGNED NOT NULL DEFAULT 1,
+         updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
+         CONSTRAINT ck_stock_non_negative CHECK (quantity >= 0),
+         CONSTRAINT fk_stock_product FOREIGN KEY (product_id) REFERENCES products (id) ON DELETE CASCADE,
+         KEY ix_stock_updated (updated_at)
+       ) ENGINE=InnoDB`,
+    ],
+  },
+  {
+    version: 3,
+    name: 'orders and order items',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS orders (
+         id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+         user_id BIGINT UNSIGNED NOT NULL,
+         status ENUM('pending', 'paid', 'cancelled') NOT NULL DEFAULT 'pending',
+         total_cents BIGINT UNSIGNED NOT NULL,
+         created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+         updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
+         KEY ix_orders_status_created (status, created_at),
+         KEY ix_orders_user (user_id, created_at)
+       ) ENGINE=InnoDB`,
+      `CREATE TABLE IF NOT EXISTS order_items (
+         order_id BIGINT UNSIGNED NOT NULL,
+         product_id BIGINT UNSIGNED NOT NULL,
+         quantity INT UNSIGNED NOT NULL,
+         price_cents INT UNSIGNED NOT NULL,
+         PRIMARY KEY (order_id, product_id),
+         CONSTRAINT fk_items_order FOREIGN KEY (order_id) REFERENCES orders (id) ON DELETE CASCADE
+       ) ENGINE=InnoDB`,
+    ],
+  },
+];

@@ -1,0 +1,49 @@
+/**
+ * What a one-shot job process needs: kit config, a JSON logger, MySQL (migrated), Redis Cluster;
+ * everything closed at the end so the process exits by itself, with code 0 only on success.
+ */
+import { hostname } from 'node:os';
+import { createLogger, createRedisCluster, loadKitConfig, type Cluster, type Logger } from '../kit';
+import { createMysqlPool, migrate, mysqlSettingsFromEnv, type Pool } from '../data/mysql';
+import { migrations } from '../data/schema';
+
+export interface JobContext {
+  readonly log: Logger;
+  readonly pool: Pool;
+  readonly redis: Cluster;
+  /** Stable name of this process (pod name in Kubernetes): the stream consumer name. */
+  readonly instance: string;
+  /** Resolves when SIGTERM/SIGINT arrives (long-running modes stop on it). */
+  readonly stopping: Promise<void>;
+}
+
+export async function runJob(name: string, work: (ctx: JobContext) => Promise<unknown>, source: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const config = loadKitConfig(source);
+  const instance = source.POD_NAME || config.INSTANCE_ID || `${hostname()}-${process.pid}`;
+  const log = createLogger({ service: name, instance, level: config.LOG_LEVEL });
+  const pool = createMysqlPool(mysqlSettingsFromEnv(source));
+  const redis = createRedisCluster({
+    nodes: config.REDIS_CLUSTER_NODES,
+    tls: config.REDIS_TLS,
+    username: config.REDIS_USERNAME,
+    password: config.REDIS_PASSWORD,
+    commandTimeoutMs: 5000,
+  });
+  redis.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
+  const stopping = new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+  const started = Date.now();
+  try {
+    await migrate(pool, migrations);
+    const result = await work({ log, pool, redis, instance, stopping });
+    log.info({ result, ms: Date.now() - started }, `${name} finished`);
+  } catch (err) {
+    log.error({ err, ms: Date.now() - started }, `${name} failed`);
+    process.exitCode = 1;
+  } finally {
+    await pool.end().catch(() => undefined);
+    await redis.quit().catch(() => redis.disconnect());
+  }
+}

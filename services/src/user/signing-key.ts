@@ -1,0 +1,101 @@
+/**
+ * The user service's JWT signing key (ES256) and the JWKS the gateway verifies with.
+ *
+ * Where the key comes from, first match wins:
+ *  - JWT_SIGNING_KEY_SECRET_ARN: a PKCS#8 PEM in Secrets Manager (AWS; SDK imported lazily so
+ *    local runs never load it);
+ *  - JWT_PRIVATE_KEY_PEM: the PEM itself;
+ *  - JWT_PRIVATE_KEY_FILE (default <tmp>/platform-jwt/es256.pem): generated on first use and
+ *    shared by every local instance on the machine, so a token from one verifies on all.
+ */
+import { createPublicKey, createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { SignJWT, calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
+
+export const JWT_ALG = 'ES256';
+
+export interface SigningKey {
+  readonly kid: string;
+  readonly privateKey: KeyObject;
+  readonly publicJwk: JWK;
+}
+
+export interface SigningKeySource {
+  secretArn?: string;
+  pem?: string;
+  file?: string;
+  region?: string;
+}
+
+async function pemFromSecretsManager(secretArn: string, region?: string): Promise<string> {
+  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+  const client = new SecretsManagerClient(region ? { region } : {});
+  try {
+    const out = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
+    if (!out.SecretString) throw new Error(`secret ${secretArn} has no SecretString`);
+    return out.SecretString;
+  } finally {
+    client.destroy();
+  }
+}
+
+async function pemFromFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    // 'wx': if another instance wrote it first, use theirs so all instances share one key.
+    await writeFile(file, pem, { flag: 'wx', mode: 0o600 });
+    return pem;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    await new Promise((r) => setTimeout(r, 50));
+    return readFile(file, 'utf8');
+  }
+}
+
+export async function loadSigningKey(src: SigningKeySource): Promise<SigningKey> {
+  const pem = src.secretArn
+    ? await pemFromSecretsManager(src.secretArn, src.region)
+    : (src.pem ?? (await pemFromFile(src.file ?? join(tmpdir(), 'platform-jwt', 'es256.pem'))));
+  const privateKey = createPrivateKey(pem);
+  if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new Error('JWT signing key must be an EC P-256 private key (ES256)');
+  }
+  const publicJwk = await exportJWK(createPublicKey(privateKey));
+  const kid = await calculateJwkThumbprint(publicJwk);
+  return { kid, privateKey, publicJwk: { ...publicJwk, kid, alg: JWT_ALG, use: 'sig' } };
+}
+
+export function jwks(key: SigningKey): { keys: JWK[] } {
+  return { keys: [key.publicJwk] };
+}
+
+export interface TokenClaims {
+  sub: string;
+  email: string;
+  sid?: string;
+}
+
+export async function issueToken(
+  key: SigningKey,
+  claims: TokenClaims,
+  opts: { issuer: string; audience: string; ttlSeconds: number },
+): Promise<string> {
+  return new SignJWT({ email: claims.email, ...(claims.sid ? { sid: claims.sid } : {}) })
+    .setProtectedHeader({ alg: JWT_ALG, kid: key.kid, typ: 'JWT' })
+    .setSubject(claims.sub)
+    .setIssuer(opts.issuer)
+    .setAudience(opts.audience)
+    .setIssuedAt()
+    .setExpirationTime(`${opts.ttlSeconds}s`)
+    .setJti(crypto.randomUUID())
+    .sign(key.privateKey);
+}

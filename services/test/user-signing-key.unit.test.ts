@@ -1,0 +1,30 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { issueToken, jwks, loadSigningKey } from '../src/user/signing-key';
+
+const dir = mkdtempSync(join(tmpdir(), 'jwt-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const opts = { issuer: 'platform-user', audience: 'platform-api', ttlSeconds: 60 };
+
+test('instances sharing a key file sign tokens any of them can verify through the JWKS', async () => {
+  const file = join(dir, 'es256.pem');
+  const [a, b] = await Promise.all([loadSigningKey({ file }), loadSigningKey({ file })]);
+  expect(a.kid).toBe(b.kid);
+  const token = await issueToken(a, { sub: '42', email: 'a@example.com', sid: 's1' }, opts);
+  const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(jwks(b)), opts);
+  expect(protectedHeader).toMatchObject({ alg: 'ES256', kid: a.kid });
+  expect(payload).toMatchObject({ sub: '42', email: 'a@example.com', sid: 's1', iss: 'platform-user', aud: 'platform-api' });
+  expect(jwks(b).keys[0]).not.toHaveProperty('d');
+});
+
+test('a PEM from the environment is used as is; a non-P-256 key is refused', async () => {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const key = await loadSigningKey({ pem });
+  expect(key.publicJwk).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  await expect(loadSigningKey({ pem: rsa })).rejects.toThrow(/P-256/);
+});
