@@ -48,6 +48,8 @@ cluster-replica-validity-factor 0
 appendonly yes
 appendfsync everysec
 save ""
+# replicas sync at once instead of after the default 5 s diskless-sync delay
+repl-diskless-sync-delay 0
 # a test engine: on SIGTERM do not wait for lagging replicas
 shutdown-on-sigterm now
 EOF
