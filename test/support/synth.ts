@@ -43,20 +43,25 @@ export function rulePackFindings(app: App): Finding[] {
 /** Template of a stack with asset hashes left in (use the snapshot serializer for snapshots). */
 export const templateOf = (stack: Stack): Template => Template.fromStack(stack);
 
-/** Counts acknowledgements per rule pack in the synthesized metadata of the given stacks. */
-export function acknowledgementCounts(app: App): Record<string, number> {
-  const counts: Record<string, number> = {};
-  const asm = app.synth();
-  for (const artifact of asm.stacks) {
-    for (const entries of Object.values(artifact.manifest.metadata ?? {})) {
-      for (const entry of entries) {
-        if (entry.type !== 'aws:cdk:acknowledged-rules') continue;
-        for (const id of Object.keys(entry.data as object)) {
-          const pack = id.startsWith('cdk-validator-cfnguard::') ? 'cfn-guard (Control Tower)' : 'cdk-nag AwsSolutions';
-          counts[pack] = (counts[pack] ?? 0) + 1;
-        }
+export interface AcknowledgementRecord {
+  readonly stack: string;
+  readonly path: string;
+  readonly id: string;
+  readonly reason: string;
+  /** `cdk-nag` or `cfn-guard` (Control Tower) or `cfn-validate` (CloudFormation's own checks). */
+  readonly pack: string;
+}
+
+/** Every acknowledgement in the synthesized metadata of all stacks of `app`. */
+export function acknowledgementsOf(app: App): AcknowledgementRecord[] {
+  const out: AcknowledgementRecord[] = [];
+  for (const artifact of app.synth().stacks) {
+    for (const entry of artifact.findMetadataByType('aws:cdk:acknowledged-rules')) {
+      for (const [id, reason] of Object.entries(entry.data as unknown as Record<string, string>)) {
+        const pack = id.startsWith('cdk-validator-cfnguard::') ? 'cfn-guard' : id.startsWith('CloudFormation-Validate::') ? 'cfn-validate' : 'cdk-nag';
+        out.push({ stack: artifact.stackName, path: entry.path, id, reason, pack });
       }
     }
   }
-  return counts;
+  return out;
 }

@@ -1,0 +1,101 @@
+import { ConfigError, configProblems, ENVIRONMENTS, loadConfig, PlatformConfig } from '../lib/config';
+
+/** A valid config with one field replaced, deep: set(prod, 'redis.shards', 0). */
+function withField(base: PlatformConfig, path: string, value: unknown): PlatformConfig {
+  const copy = JSON.parse(JSON.stringify(base));
+  const keys = path.split('.');
+  let node = copy;
+  for (const k of keys.slice(0, -1)) node = node[k];
+  node[keys[keys.length - 1]] = value;
+  return copy;
+}
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('environment configs', () => {
+  test.each(['dev', 'staging', 'prod'])('%s is valid', (env) => {
+    expect(configProblems(ENVIRONMENTS[env as 'dev'])).toEqual([]);
+    expect(loadConfig(env).envName).toBe(env);
+  });
+
+  test('defaults to dev and takes the account from CDK_DEFAULT_ACCOUNT', () => {
+    const before = process.env.CDK_DEFAULT_ACCOUNT;
+    process.env.CDK_DEFAULT_ACCOUNT = '123456789012';
+    try {
+      expect(loadConfig(undefined)).toMatchObject({ envName: 'dev', account: '123456789012' });
+    } finally {
+      if (before === undefined) delete process.env.CDK_DEFAULT_ACCOUNT; else process.env.CDK_DEFAULT_ACCOUNT = before;
+    }
+  });
+
+  test('prod differs where it should: Multi-AZ, retention, private endpoint', () => {
+    const prod = loadConfig('prod');
+    expect(prod.retainData).toBe(true);
+    expect(prod.mysql.multiAz).toBe(true);
+    expect(prod.network.maxAzs).toBeGreaterThanOrEqual(2);
+    expect(prod.search.zoneCount).toBeGreaterThanOrEqual(2);
+    expect(prod.cluster.endpointAccess).toBe('private');
+    expect(loadConfig('dev').retainData).toBe(false);
+  });
+
+  test('an unknown environment names the env field and the allowed names', () => {
+    const e = errorOf(() => loadConfig('qa'));
+    expect(e.message).toContain('env: must be one of dev, staging, prod (got "qa")');
+  });
+
+  const prod = ENVIRONMENTS.prod;
+  const dev = ENVIRONMENTS.dev;
+  test.each<[string, PlatformConfig, string, unknown, RegExp]>([
+    ['bad CIDR', dev, 'network.vpcCidr', '10.300.0.0/16', /network\.vpcCidr: must be an IPv4 CIDR .* \(got "10\.300\.0\.0\/16"\)/],
+    ['CIDR too small for the subnets', dev, 'network.vpcCidr', '10.0.0.0/24', /network\.vpcCidr: .*\/16 to \/20/],
+    ['1 AZ in prod', prod, 'network.maxAzs', 1, /network\.maxAzs: must be an integer from 2 to 6 in prod \(Multi-AZ\) \(got 1\)/],
+    ['more NATs than AZs', dev, 'network.natGateways', 5, /network\.natGateways: must be an integer from 1 to network\.maxAzs/],
+    ['unknown interface endpoint', dev, 'network.interfaceEndpoints', ['ECRR'], /network\.interfaceEndpoints: must be a list of ec2\.InterfaceVpcEndpointAwsService member names/],
+    ['0 Redis shards', dev, 'redis.shards', 0, /redis\.shards: must be an integer from 1 to 500 \(got 0\)/],
+    ['no Redis replica', dev, 'redis.replicasPerShard', 0, /redis\.replicasPerShard: .*automatic failover needs a replica/],
+    ['instance type that is a number', dev, 'mysql.instanceType', 42, /mysql\.instanceType: must be an instance type without the db\. prefix, e\.g\. t4g\.medium \(got 42\)/],
+    ['instance type with the db. prefix', dev, 'mysql.instanceType', 'db.t4g.medium', /mysql\.instanceType: .*\(got "db\.t4g\.medium"\)/],
+    ['cache node type without cache.', dev, 'redis.nodeType', 't4g.small', /redis\.nodeType: must be an ElastiCache node type/],
+    ['search type without .search', dev, 'search.dataNodeType', 'r7g.large', /search\.dataNodeType: must be an OpenSearch instance type/],
+    ['data nodes not a multiple of zones', prod, 'search.dataNodes', 4, /search\.dataNodes: .*multiple of search\.zoneCount/],
+    ['single-AZ MySQL in prod', prod, 'mysql.multiAz', false, /mysql\.multiAz: must be true in prod/],
+    ['prod without data retention', prod, 'retainData', false, /retainData: must be true in prod/],
+    ['backups under a week', dev, 'mysql.backupRetentionDays', 1, /mysql\.backupRetentionDays: must be an integer from 7 to 35/],
+    ['public EKS endpoint in prod', prod, 'cluster.endpointAccess', 'public', /cluster\.endpointAccess: must be 'private' in prod/],
+    ['public endpoint open to the world', dev, 'cluster.publicAccessCidrs', ['0.0.0.0/0'], /cluster\.publicAccessCidrs: .*without 0\.0\.0\.0\/0/],
+    ['Kubernetes version without a kubectl layer', dev, 'cluster.kubernetesVersion', '1.37', /cluster\.kubernetesVersion: must be one of 1\.35/],
+    ['mixed CPU architectures', dev, 'cluster.nodeInstanceTypes', ['m7g.large', 'm7i.large'], /cluster\.nodeInstanceTypes: .*one CPU architecture/],
+    ['desired nodes above max', dev, 'cluster.desiredNodes', 9, /cluster\.desiredNodes: must be an integer from cluster\.minNodes to cluster\.maxNodes/],
+    ['AWSALB app cookie', prod, 'edge.stickiness.appCookieName', 'AWSALBX', /edge\.stickiness\.appCookieName: .*not starting with AWSALB/],
+    ['bad WAF CIDR', dev, 'edge.waf.denyCidrs', ['1.2.3.4'], /edge\.waf\.denyCidrs: must be a list of IPv4 CIDRs/],
+    ['bad account', dev, 'account', '1234', /account: must be a 12-digit AWS account id \(got "1234"\)/],
+    ['bad region', dev, 'region', 'Europe', /region: must be an AWS region name/],
+  ])('%s fails naming the field', (_name, base, field, value, message) => {
+    const e = errorOf(() => loadConfig(base.envName, withField(base, field, value)));
+    expect(e).toBeInstanceOf(ConfigError);
+    expect(e.message).toMatch(new RegExp(`Invalid configuration for environment '${base.envName}'`));
+    expect(e.message).toMatch(message);
+  });
+
+  test('every problem is reported at once', () => {
+    const bad = withField(withField(dev, 'redis.shards', 0), 'network.vpcCidr', 'nope');
+    const problems = configProblems(bad);
+    expect(problems.some((p) => p.startsWith('redis.shards'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('network.vpcCidr'))).toBe(true);
+  });
+
+  test('an existing VPC needs one subnet id per AZ', () => {
+    const e = errorOf(() => loadConfig('dev', {
+      network: { ...dev.network, existingVpc: { vpcId: 'vpc-0123456789abcdef0', vpcCidr: '10.0.0.0/16', publicSubnetIds: ['subnet-0123456789abcdef0'], privateSubnetIds: [], isolatedSubnetIds: [] } },
+    }));
+    expect(e.message).toMatch(/network\.existingVpc\.publicSubnetIds: must list network\.maxAzs \(2\) subnet ids/);
+  });
+});
