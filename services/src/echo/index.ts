@@ -15,11 +15,11 @@ export async function createEcho(overrides: Partial<ServiceDefinition> = {}, fau
     name: process.env.ECHO_NAME ?? 'echo',
     routes(app, ctx) {
       const respond = async (req: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
-        if (faults.status) return reply.code(faults.status).send({ error: 'injected_failure', instance: ctx.registry?.registered?.id });
+        if (faults.status) return reply.code(faults.status).send({ error: 'injected_failure', instance: ctx.instanceId });
         const delay = Number((req.query as Record<string, string>).delay ?? 0);
         if (delay > 0) await new Promise((r) => setTimeout(r, Math.min(delay, 30_000)));
         return {
-          instance: ctx.registry?.registered?.id ?? 'unregistered',
+          instance: ctx.instanceId,
           method: req.method,
           url: req.url,
           requestId: req.id,

@@ -21,6 +21,8 @@ declare module 'fastify' {
 /** What a service gets to build its routes with. */
 export interface ServiceContext {
   readonly name: string;
+  /** This instance's id (INSTANCE_ID, or host-pid-random). */
+  readonly instanceId: string;
   readonly config: KitConfig;
   readonly log: Logger;
   readonly metrics: HttpMetrics;
@@ -185,7 +187,7 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
   if (registry) health.addCheck('etcd', () => registry.ping());
   for (const [name, check] of Object.entries(def.checks ?? {})) health.addCheck(name, check);
 
-  const ctx: ServiceContext = { name: def.name, config, log, metrics, health, registry, client, shutdown };
+  const ctx: ServiceContext = { name: def.name, instanceId, config, log, metrics, health, registry, client, shutdown };
   if (registry) {
     await registry.discover();
     if (def.watchConfig) await registry.watchConfig(def.name);

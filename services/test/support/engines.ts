@@ -111,6 +111,8 @@ export interface TestGateway {
   readonly url: string;
   readonly name: string;
   readonly log: MemoryLog;
+  /** Its RATE_LIMIT_KEY_PREFIX. */
+  readonly rateLimitPrefix: string;
   /** Puts a dynamic setting and waits until the gateway applied it. */
   setting(key: string, value: unknown): Promise<void>;
   stop(): Promise<void>;
@@ -120,10 +122,11 @@ export interface TestGateway {
 export async function startGateway(issuer: TestIssuer, extra: Record<string, string> = {}): Promise<TestGateway> {
   const name = extra.GATEWAY_NAME ?? unique('gateway');
   const log = new MemoryLog();
+  const rateLimitPrefix = extra.RATE_LIMIT_KEY_PREFIX ?? unique('rl');
   const svc = await createGateway(
     serviceEnv({
       GATEWAY_NAME: name,
-      RATE_LIMIT_KEY_PREFIX: unique('rl'),
+      RATE_LIMIT_KEY_PREFIX: rateLimitPrefix,
       JWT_PUBLIC_KEY: issuer.publicJwk,
       JWT_ISSUER: ISSUER,
       JWT_AUDIENCE: AUDIENCE,
@@ -139,6 +142,7 @@ export async function startGateway(issuer: TestIssuer, extra: Record<string, str
     url: `http://127.0.0.1:${(svc.app.server.address() as { port: number }).port}`,
     name,
     log,
+    rateLimitPrefix,
     async setting(key, value) {
       const text = typeof value === 'string' ? value : JSON.stringify(value);
       const applied = new Promise<void>((r) => {
