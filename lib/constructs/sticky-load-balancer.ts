@@ -186,7 +186,16 @@ export class StickyLoadBalancer extends Construct {
       idleTimeout: props.idleTimeout ?? Duration.seconds(60),
       deletionProtection: props.deletionProtection ?? true,
     });
+    // Adds the ELB log-delivery grant to the bucket policy; it names nothing of this stack, so a
+    // bucket in another stack gets no reference back (no cycle).
     this.loadBalancer.logAccessLogs(props.accessLogsBucket, props.accessLogsPrefix ?? 'alb');
+    if (Stack.of(props.accessLogsBucket) !== Stack.of(this)) {
+      acknowledge(this.loadBalancer, {
+        id: controlTower('elbv2_logging_enabled_check'),
+        reason: 'Access logs are on: the log bucket lives in another stack, so the template names it through Fn::ImportValue, '
+          + 'which the guard rule cannot resolve (it accepts only a literal or a same-template reference).',
+      });
+    }
 
     const slowStart = props.slowStart && props.slowStart.toSeconds() > 0 ? props.slowStart : undefined;
     this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'TargetGroup', {

@@ -1,0 +1,107 @@
+import { Duration } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import { Construct } from 'constructs';
+import { acknowledge, controlTower } from '../compliance';
+import { AssetBuckets } from '../constructs/asset-buckets';
+import { Cdn } from '../constructs/cdn';
+import { StickyLoadBalancer } from '../constructs/sticky-load-balancer';
+import { PlatformStack, PlatformStackProps } from './platform-stack';
+import { acknowledgeCrossRegionExports } from './waf-stack';
+
+export interface EdgeStackProps extends PlatformStackProps {
+  /** VPC of the load balancer (public subnets) and the gateway pods. */
+  readonly vpc: ec2.IVpc;
+  /** The data stack's buckets: static assets (CloudFront origin) and access logs (ALB, CloudFront). */
+  readonly buckets: AssetBuckets;
+  /** Security group of the gateway pods (the EKS cluster security group); the ALB is let in on the gateway port. */
+  readonly clusterSecurityGroup: ec2.ISecurityGroup;
+  /** ARN of the CLOUDFRONT-scope web ACL (WafStack, us-east-1). */
+  readonly webAclArn: string;
+}
+
+const PRICE_CLASSES: Record<string, cloudfront.PriceClass> = {
+  100: cloudfront.PriceClass.PRICE_CLASS_100,
+  200: cloudfront.PriceClass.PRICE_CLASS_200,
+  All: cloudfront.PriceClass.PRICE_CLASS_ALL,
+};
+
+/**
+ * The way in: a CloudFront distribution (static site from S3, `/api/*` to the ALB) and the
+ * CloudFront-only ALB with the sticky target group the workloads stack binds gateway pods to.
+ */
+export class EdgeStack extends PlatformStack {
+  readonly loadBalancer: StickyLoadBalancer;
+  readonly cdn: Cdn;
+  /** Target group the workloads stack binds the gateway Service to (TargetGroupBinding). */
+  readonly targetGroup: elbv2.ApplicationTargetGroup;
+  /** Security group of the ALB, for the workloads stack's NetworkPolicy / pod security rules. */
+  readonly loadBalancerSecurityGroup: ec2.SecurityGroup;
+  readonly distribution: cloudfront.Distribution;
+
+  constructor(scope: Construct, id: string, props: EdgeStackProps) {
+    super(scope, id, { ...props, crossRegionReferences: true });
+    const edge = this.config.edge;
+    if (edge.albCertificateArn && !edge.domainName) {
+      throw new Error('EdgeStack: edge.albCertificateArn needs edge.domainName (with edge.cdnCertificateArn): CloudFront forwards the viewer Host '
+        + 'to the HTTPS origin and checks the ALB certificate against it; *.cloudfront.net cannot be on that certificate');
+    }
+
+    this.loadBalancer = new StickyLoadBalancer(this, 'LoadBalancer', {
+      vpc: props.vpc,
+      targetPort: edge.gatewayPort,
+      healthCheckPath: edge.healthCheckPath,
+      deregistrationDelay: Duration.seconds(edge.deregistrationDelaySeconds),
+      slowStart: Duration.seconds(edge.slowStartSeconds),
+      stickiness: {
+        duration: Duration.seconds(edge.stickiness.durationSeconds),
+        appCookieName: edge.stickiness.mode === 'app_cookie' ? edge.stickiness.appCookieName : undefined,
+      },
+      certificate: edge.albCertificateArn ? acm.Certificate.fromCertificateArn(this, 'AlbCertificate', edge.albCertificateArn) : undefined,
+      accessLogsBucket: props.buckets.accessLogs,
+      accessLogsPrefix: 'alb',
+      deletionProtection: this.config.retainData,
+    });
+    if (!this.config.retainData) {
+      acknowledge(this.loadBalancer.loadBalancer, {
+        id: controlTower('elbv2_deletion_protection_enabled_check'),
+        reason: `retainData is false in ${this.config.envName}: the environment is torn down with its stacks, which deletion protection would block. `
+          + 'Environments with retainData (staging, prod) turn it on.',
+      });
+    }
+    this.targetGroup = this.loadBalancer.targetGroup;
+    this.loadBalancerSecurityGroup = this.loadBalancer.securityGroup;
+
+    // The rule lives here, not in the cluster stack: the cluster stack must not depend on this one.
+    new ec2.CfnSecurityGroupIngress(this, 'LoadBalancerToGateway', {
+      groupId: props.clusterSecurityGroup.securityGroupId,
+      sourceSecurityGroupId: this.loadBalancerSecurityGroup.securityGroupId,
+      ipProtocol: 'tcp',
+      fromPort: edge.gatewayPort,
+      toPort: edge.gatewayPort,
+      description: 'ALB to the gateway pods',
+    });
+
+    const https = this.loadBalancer.protocol === elbv2.ApplicationProtocol.HTTPS;
+    this.cdn = new Cdn(this, 'Cdn', {
+      comment: `${this.config.appName} ${this.config.envName}`,
+      staticAssetsBucket: props.buckets.staticAssets,
+      logBucket: props.buckets.accessLogs,
+      apiOrigin: {
+        domainName: this.loadBalancer.loadBalancer.loadBalancerDnsName,
+        protocolPolicy: https ? cloudfront.OriginProtocolPolicy.HTTPS_ONLY : cloudfront.OriginProtocolPolicy.HTTP_ONLY,
+        verifyHeader: { name: this.loadBalancer.originHeaderName, value: this.loadBalancer.originHeaderValue },
+      },
+      apiDefaultTtl: Duration.seconds(edge.apiDefaultTtlSeconds),
+      sessionCookieName: edge.sessionCookieName,
+      webAclArn: props.webAclArn,
+      priceClass: PRICE_CLASSES[edge.priceClass],
+      domainNames: edge.domainName ? [edge.domainName] : undefined,
+      certificate: edge.cdnCertificateArn ? acm.Certificate.fromCertificateArn(this, 'CdnCertificate', edge.cdnCertificateArn) : undefined,
+    });
+    this.distribution = this.cdn.distribution;
+    acknowledgeCrossRegionExports(this, 'Reader');
+  }
+}
