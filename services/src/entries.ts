@@ -12,4 +12,6 @@ export interface ServiceModule {
 export const entries: Record<string, () => Promise<ServiceModule>> = {
   gateway: () => import('./gateway'),
   echo: () => import('./echo'),
+  user: () => import('./user'),
+  catalog: () => import('./catalog'),
 };

@@ -39,6 +39,9 @@ export async function freshDatabase(prefix = 't'): Promise<TestDatabase> {
   await ensureDatabase(settings);
   const pool = createMysqlPool(settings);
   await migrate(pool, migrations);
+  // Redis is shared by all test files: ids unique across databases keep cache keys from colliding.
+  const base = 1_000_000 + Math.floor(Math.random() * 1_000_000_000);
+  for (const table of ['users', 'products', 'orders']) await pool.query(`ALTER TABLE ${table} AUTO_INCREMENT = ${base}`);
   return {
     settings,
     pool,
