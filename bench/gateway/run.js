@@ -4,7 +4,7 @@
 // Prints req/s, p50 and p99 of each and the ratios b/a and b/c, all from one run.
 // Usage: npm run bench --prefix services   (builds services/dist first)
 // Knobs: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 50), BENCH_ACCESS_LOG=1 (log every request in both proxies),
-// BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+// BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_ONLY (e.g. "b": run only those loads).
 'use strict';
 
 const { spawn, execFileSync } = require('node:child_process');
@@ -147,9 +147,11 @@ http {
   await waitHttp(`http://127.0.0.1:${nginxPort}/api/${echoName}/ping`);
 
   console.error(`load: autocannon, ${CONNECTIONS} connections, 2 s warm-up + ${DURATION} s each, loopback, ${require('node:os').cpus().length} cores shared by load generator and servers`);
-  const a = await load('a upstream direct', `http://127.0.0.1:${upstreamPort}/ping`, {});
-  const b = await load('b gateway (JWT + rate limit + registry)', `http://127.0.0.1:${gatewayPort}/api/${echoName}/ping`, auth);
-  const c = await load('c nginx proxy_pass keep-alive', `http://127.0.0.1:${nginxPort}/api/${echoName}/ping`, {});
+  const only = process.env.BENCH_ONLY || 'abc';
+  const skipped = { rps: NaN, p50: NaN, p99: NaN, total: 0, failed: 0 };
+  const a = only.includes('a') ? await load('a upstream direct', `http://127.0.0.1:${upstreamPort}/ping`, {}) : { ...skipped, label: 'a (skipped)' };
+  const b = only.includes('b') ? await load('b gateway (JWT + rate limit + registry)', `http://127.0.0.1:${gatewayPort}/api/${echoName}/ping`, auth) : { ...skipped, label: 'b (skipped)' };
+  const c = only.includes('c') ? await load('c nginx proxy_pass keep-alive', `http://127.0.0.1:${nginxPort}/api/${echoName}/ping`, {}) : { ...skipped, label: 'c (skipped)' };
 
   const rows = [a, b, c].map((r) => `${r.label.padEnd(42)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms   (${r.total} requests, ${r.failed} failed)`);
   console.log(rows.join('\n'));

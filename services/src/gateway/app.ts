@@ -33,6 +33,9 @@ export const gatewaySpec = {
   BREAKER_ERROR_PERCENT: env.int({ default: 50, min: 1, max: 100 }),
 };
 
+/** Upstream bodies up to this size (with a content-length) are read whole before answering. */
+const BUFFERED_BODY_LIMIT = 64 * 1024;
+
 /** Hop-by-hop and framing headers never copied from an upstream response. */
 const RESPONSE_SKIP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-authenticate', 'trailer', 'te']);
 
@@ -295,6 +298,13 @@ export async function createGateway(source: NodeJS.ProcessEnv = process.env, ext
             if (value !== undefined && !RESPONSE_SKIP.has(name)) reply.header(name, value);
           }
           reply.header(REQUEST_ID_HEADER, req.id);
+          if (req.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304) {
+            await res.body.dump();
+            return reply.send();
+          }
+          // Small bodies go out in one write with their length; large or unsized ones stream.
+          const length = Number(res.headers['content-length']);
+          if (length >= 0 && length <= BUFFERED_BODY_LIMIT) return reply.send(Buffer.from(await res.body.arrayBuffer()));
           return reply.send(res.body);
         } catch (err) {
           return upstreamFailure(req, reply, target.service, err as Error & { code?: string });

@@ -145,7 +145,7 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
     const labels = { method: req.method, route, status: String(reply.statusCode) };
     metrics.requests.inc(labels);
     metrics.duration.observe(labels, reply.elapsedTime / 1000);
-    if (!route.startsWith('/healthz') && !route.startsWith('/readyz') && route !== '/metrics') {
+    if (route !== '/healthz' && route !== '/readyz' && route !== '/metrics' && log.isLevelEnabled('info')) {
       req.log.info(
         {
           method: req.method,

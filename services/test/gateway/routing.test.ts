@@ -34,8 +34,14 @@ describe('routing from the registry', () => {
     const e = await echo(name);
     const ms = await eventually(async () => (await call(`/api/${name}/hello`)).status === 200, 1000, 'routable');
     expect(ms).toBeLessThan(1000);
-    const body = await (await call(`/api/${name}/hello?x=1`)).json();
+    const res = await call(`/api/${name}/hello?x=1`);
+    const length = res.headers.get('content-length');
+    const body = await res.json();
     expect(body).toMatchObject({ instance: e.instance.id, url: '/hello?x=1', method: 'GET' });
+    const head = await call(`/api/${name}/hello?x=1`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(Number(head.headers.get('content-length'))).toBeGreaterThan(0);
+    expect(Number(length)).toBeGreaterThan(0);
   });
 
   it('round-robins across two instances', async () => {
