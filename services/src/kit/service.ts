@@ -75,6 +75,16 @@ export interface Service {
   readonly inflight: number;
 }
 
+/** fastify's client-error codes, as the stable names clients see in `error`. */
+const CLIENT_ERROR_CODES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed_json',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_content_length',
+  FST_ERR_VALIDATION: 'invalid_request',
+};
+
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
@@ -166,7 +176,7 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'request failed');
     void reply.code(status).send({
-      error: status >= 500 ? 'internal_error' : (err.code ?? 'bad_request'),
+      error: status >= 500 ? 'internal_error' : (CLIENT_ERROR_CODES[err.code] ?? err.code ?? 'bad_request'),
       message: status >= 500 ? 'Internal error' : err.message,
       requestId: req.id,
     });

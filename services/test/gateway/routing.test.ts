@@ -169,7 +169,7 @@ describe('routing from the registry', () => {
     expect(await malformed.json()).toMatchObject({ error: 'malformed_json', message: 'The request body is not valid JSON' });
     const big = await call(`/api/${name}/orders`, { method: 'POST', headers: json, body: JSON.stringify({ blob: 'x'.repeat(1_100_000) }) });
     expect(big.status).toBe(413);
-    expect(await big.json()).toMatchObject({ error: 'FST_ERR_CTP_BODY_TOO_LARGE' });
+    expect(await big.json()).toMatchObject({ error: 'body_too_large' });
     const basic = await call(`/api/${name}/orders`, { headers: { authorization: 'Basic dXNlcjpwYXNz' } });
     expect(basic.status).toBe(401);
     expect(await basic.json()).toMatchObject({ error: 'unsupported_scheme' });
