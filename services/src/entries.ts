@@ -14,4 +14,7 @@ export const entries: Record<string, () => Promise<ServiceModule>> = {
   echo: () => import('./echo'),
   user: () => import('./user'),
   catalog: () => import('./catalog'),
+  order: () => import('./order'),
+  'order-timeout': () => import('./jobs/order-timeout'),
+  'search-sync': () => import('./jobs/search-sync'),
 };

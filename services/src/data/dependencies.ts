@@ -7,10 +7,10 @@ import addFormats from 'ajv-formats';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { createRedisCluster, type Cluster, type ServiceContext } from '../kit';
 import { BreakerOpenError, NoInstanceError, ServiceHttpError, FailureStatusError } from '../kit';
-import { createMysqlPool, ensureDatabase, migrate, mysqlSettingsFromEnv, type Pool } from './mysql';
+import { createMysqlPool, mysqlSettingsFromEnv, type Pool } from './mysql';
 import { createOpenSearchClient } from './opensearch';
 import { ProductSearchIndex } from './product-search';
-import { migrations } from './schema';
+import { ensureSchema } from './schema';
 import { UploadStore } from './uploads';
 import { LockTimeoutError } from './redis-lock';
 
@@ -37,11 +37,7 @@ export function connectMysql(ctx: ServiceContext, source: NodeJS.ProcessEnv = pr
   const settings = mysqlSettingsFromEnv(source);
   const pool = createMysqlPool(settings);
   const task = startupTask(ctx, 'mysql migrations', async () => {
-    // Local engines let the user create its database; in AWS it exists and this is a no-op.
-    await ensureDatabase(settings).catch((err: { code?: string }) => {
-      if (err.code !== 'ER_DBACCESS_DENIED_ERROR' && err.code !== 'ER_ACCESS_DENIED_ERROR') throw err;
-    });
-    const ran = await migrate(pool, migrations);
+    const ran = await ensureSchema(pool, settings);
     if (ran.length) ctx.log.info({ versions: ran }, 'schema migrated');
   });
   ctx.health.addCheck('mysql', async () => {
@@ -125,7 +121,8 @@ export function unavailableDependency(err: unknown): string | undefined {
   const e = err as { name?: string; code?: string; message?: string; sqlState?: string; $metadata?: unknown; cause?: unknown };
   if (!e || typeof e !== 'object') return undefined;
   if (err instanceof NotReadyError) return err.dependency;
-  if (err instanceof NoInstanceError || err instanceof BreakerOpenError || err instanceof FailureStatusError) return 'upstream service';
+  if (err instanceof NoInstanceError || err instanceof BreakerOpenError) return `${err.service} service`;
+  if (err instanceof FailureStatusError) return `${err.response.instance?.service ?? 'upstream'} service`;
   if (err instanceof ServiceHttpError && err.statusCode >= 500) return `${err.service} service`;
   const name = e.name ?? '';
   const message = e.message ?? '';

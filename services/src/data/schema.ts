@@ -3,7 +3,7 @@
  * stock: catalog; orders, order_items: order). Order writes stock only through the conditional
  * reservation UPDATE in order/stock.ts, so stock can never go below zero.
  */
-import type { Migration } from './mysql';
+import { ensureDatabase, migrate, type Migration, type MysqlSettings, type Pool } from './mysql';
 
 export const migrations: readonly Migration[] = [
   {
@@ -75,3 +75,11 @@ export const migrations: readonly Migration[] = [
     ],
   },
 ];
+
+/** Creates the database where the user may (local engines; in AWS it exists), then migrates. */
+export async function ensureSchema(pool: Pool, settings: MysqlSettings): Promise<number[]> {
+  await ensureDatabase(settings).catch((err: { code?: string }) => {
+    if (err.code !== 'ER_DBACCESS_DENIED_ERROR' && err.code !== 'ER_ACCESS_DENIED_ERROR') throw err;
+  });
+  return migrate(pool, migrations);
+}

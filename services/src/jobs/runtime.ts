@@ -4,8 +4,8 @@
  */
 import { hostname } from 'node:os';
 import { createLogger, createRedisCluster, loadKitConfig, type Cluster, type Logger } from '../kit';
-import { createMysqlPool, migrate, mysqlSettingsFromEnv, type Pool } from '../data/mysql';
-import { migrations } from '../data/schema';
+import { createMysqlPool, mysqlSettingsFromEnv, type Pool } from '../data/mysql';
+import { ensureSchema } from '../data/schema';
 
 export interface JobContext {
   readonly log: Logger;
@@ -21,7 +21,8 @@ export async function runJob(name: string, work: (ctx: JobContext) => Promise<un
   const config = loadKitConfig(source);
   const instance = source.POD_NAME || config.INSTANCE_ID || `${hostname()}-${process.pid}`;
   const log = createLogger({ service: name, instance, level: config.LOG_LEVEL });
-  const pool = createMysqlPool(mysqlSettingsFromEnv(source));
+  const settings = mysqlSettingsFromEnv(source);
+  const pool = createMysqlPool(settings);
   const redis = createRedisCluster({
     nodes: config.REDIS_CLUSTER_NODES,
     tls: config.REDIS_TLS,
@@ -36,7 +37,7 @@ export async function runJob(name: string, work: (ctx: JobContext) => Promise<un
   });
   const started = Date.now();
   try {
-    await migrate(pool, migrations);
+    await ensureSchema(pool, settings);
     const result = await work({ log, pool, redis, instance, stopping });
     log.info({ result, ms: Date.now() - started }, `${name} finished`);
   } catch (err) {
