@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Gateway load benchmark, loopback only: (a) the upstream directly, (b) through the gateway with
 // JWT + Redis rate limit + registry routing, (c) through nginx proxy_pass with upstream keep-alive.
-// Prints req/s, p50 and p99 of each and the ratios b/a and b/c, all from one run.
+// Prints req/s, p50 and p99 of each (median of interleaved rounds) and the ratios b/a and b/c, all from one run.
 // Usage: npm run bench --prefix services   (builds services/dist first)
-// Knobs: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 50), BENCH_ACCESS_LOG=1 (log every request in both proxies),
+// Knobs: BENCH_DURATION (s per load, default 8), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 50), BENCH_ACCESS_LOG=1 (log every request in both proxies),
 // BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_ONLY (e.g. "b": run only those loads).
 'use strict';
 
@@ -19,9 +19,10 @@ const need = (name) => require(require.resolve(name, { paths: [SERVICES] }));
 const autocannon = need('autocannon');
 const { generateKeyPair, exportJWK, SignJWT } = need('jose');
 
-const DURATION = Number(process.env.BENCH_DURATION || 10);
+const DURATION = Number(process.env.BENCH_DURATION || 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 50);
 const ACCESS_LOG = process.env.BENCH_ACCESS_LOG === '1';
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const children = [];
 
 function freePort() {
@@ -33,6 +34,26 @@ function freePort() {
     });
     s.on('error', rej);
   });
+}
+
+/** CPU seconds (user + system) a process and its children-by-pid used so far, from /proc. */
+function cpuSeconds(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {}
+  }
+  return ticks / 100;
+}
+
+function childPids(pid) {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 function loadEnvFile(file) {
@@ -79,11 +100,15 @@ async function waitHttp(url, headers = {}) {
   throw new Error(`${url} never answered 200`);
 }
 
-async function load(label, url, headers) {
+async function load(label, url, headers, pids) {
   await autocannon({ url, connections: CONNECTIONS, duration: 2, headers }); // warm-up
+  const cpu0 = cpuSeconds(pids);
   const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, headers });
+  const cpu = cpuSeconds(pids) - cpu0;
   const failed = r.errors + r.timeouts + r.non2xx;
-  return { label, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, failed };
+  // CPU per request of the server under test: steadier than req/s on a shared machine.
+  const cpuUs = r.requests.total ? (cpu * 1e6) / r.requests.total : NaN;
+  return { label, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, failed, cpuUs };
 }
 
 async function main() {
@@ -101,7 +126,7 @@ async function main() {
 
   // Upstream: the echo service (its /ping answers "pong").
   const upstreamPort = await freePort();
-  await start('upstream', process.execPath, [join(SERVICES, 'dist/main.js')], { ...base, SERVICE: 'echo', ECHO_NAME: echoName, PORT: String(upstreamPort), LOG_LEVEL: 'warn' }, null);
+  const upstream = await start('upstream', process.execPath, [join(SERVICES, 'dist/main.js')], { ...base, SERVICE: 'echo', ECHO_NAME: echoName, PORT: String(upstreamPort), LOG_LEVEL: 'warn' }, null);
   await waitHttp(`http://127.0.0.1:${upstreamPort}/ping`);
 
   // Gateway: JWT (RS256 public key), Redis Cluster rate limit (high limits: counted, never hit), registry routing.
@@ -111,7 +136,7 @@ async function main() {
   execFileSync('etcdctl', ['--endpoints', engines.ETCD_ENDPOINTS, 'put', `/registry/config/${gatewayName}/rate-limits`, JSON.stringify({ ip: { limit: 1e9, windowSeconds: 60 }, user: { limit: 1e9, windowSeconds: 60 } })], { stdio: 'ignore' });
   const gatewayPort = await freePort();
   const gatewayNodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS || '').split(' ').filter(Boolean);
-  await start('gateway', process.execPath, [...gatewayNodeArgs, join(SERVICES, 'dist/main.js')], {
+  const gateway = await start('gateway', process.execPath, [...gatewayNodeArgs, join(SERVICES, 'dist/main.js')], {
     ...base, SERVICE: 'gateway', GATEWAY_NAME: gatewayName, PORT: String(gatewayPort), LOG_LEVEL: ACCESS_LOG ? 'info' : 'warn',
     JWT_PUBLIC_KEY: jwk, JWT_ISSUER: 'bench', JWT_AUDIENCE: 'platform-api', RATE_LIMIT_KEY_PREFIX: `rl-bench-${suffix}`,
   }, null);
@@ -143,20 +168,39 @@ http {
   }
 }
 `);
-  await start('nginx', 'nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], {}, null);
+  const nginx = await start('nginx', 'nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], {}, null);
   await waitHttp(`http://127.0.0.1:${nginxPort}/api/${echoName}/ping`);
 
   console.error(`load: autocannon, ${CONNECTIONS} connections, 2 s warm-up + ${DURATION} s each, loopback, ${require('node:os').cpus().length} cores shared by load generator and servers`);
+  // Rounds interleave a, b, c so a neighbour's burst of CPU use hits all three alike; each figure
+  // printed is the median of its rounds.
   const only = process.env.BENCH_ONLY || 'abc';
-  const skipped = { rps: NaN, p50: NaN, p99: NaN, total: 0, failed: 0 };
-  const a = only.includes('a') ? await load('a upstream direct', `http://127.0.0.1:${upstreamPort}/ping`, {}) : { ...skipped, label: 'a (skipped)' };
-  const b = only.includes('b') ? await load('b gateway (JWT + rate limit + registry)', `http://127.0.0.1:${gatewayPort}/api/${echoName}/ping`, auth) : { ...skipped, label: 'b (skipped)' };
-  const c = only.includes('c') ? await load('c nginx proxy_pass keep-alive', `http://127.0.0.1:${nginxPort}/api/${echoName}/ping`, {}) : { ...skipped, label: 'c (skipped)' };
-
-  const rows = [a, b, c].map((r) => `${r.label.padEnd(42)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms   (${r.total} requests, ${r.failed} failed)`);
-  console.log(rows.join('\n'));
-  console.log(`ratio b/a: ${(b.rps / a.rps).toFixed(2)} req/s, p99 ${(b.p99 / Math.max(a.p99, 1)).toFixed(2)}x`);
-  console.log(`ratio b/c: ${(b.rps / c.rps).toFixed(2)} req/s, p99 ${(b.p99 / Math.max(c.p99, 1)).toFixed(2)}x`);
+  const targets = [
+    { key: 'a', label: 'a upstream direct', url: `http://127.0.0.1:${upstreamPort}/ping`, headers: {}, pids: [upstream.child.pid] },
+    { key: 'b', label: 'b gateway (JWT + rate limit + registry)', url: `http://127.0.0.1:${gatewayPort}/api/${echoName}/ping`, headers: auth, pids: [gateway.child.pid] },
+    { key: 'c', label: 'c nginx proxy_pass keep-alive', url: `http://127.0.0.1:${nginxPort}/api/${echoName}/ping`, headers: {}, pids: [nginx.child.pid, ...childPids(nginx.child.pid)] },
+  ].filter((t) => only.includes(t.key));
+  const runs = Object.fromEntries(targets.map((t) => [t.key, []]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const t of targets) {
+      const r = await load(t.label, t.url, t.headers, t.pids);
+      runs[t.key].push(r);
+      console.error(`  round ${round} ${t.key}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.cpuUs.toFixed(0)} µs CPU/request`);
+    }
+  }
+  const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)];
+  const summary = {};
+  for (const t of targets) {
+    const rs = runs[t.key];
+    summary[t.key] = { label: t.label, rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), cpuUs: median(rs.map((r) => r.cpuUs)), total: rs.reduce((n, r) => n + r.total, 0), failed: rs.reduce((n, r) => n + r.failed, 0) };
+  }
+  console.log(`gateway bench: ${CONNECTIONS} connections, ${ROUNDS} rounds x ${DURATION} s per target, medians`);
+  for (const r of Object.values(summary)) {
+    console.log(`${r.label.padEnd(42)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms   ${r.cpuUs.toFixed(0).padStart(4)} µs CPU/req   (${r.total} requests, ${r.failed} failed)`);
+  }
+  const { a, b, c } = summary;
+  if (a && b) console.log(`ratio b/a: ${(b.rps / a.rps).toFixed(2)} req/s, p99 ${(b.p99 / Math.max(a.p99, 1)).toFixed(2)}x`);
+  if (b && c) console.log(`ratio b/c: ${(b.rps / c.rps).toFixed(2)} req/s, p99 ${(b.p99 / Math.max(c.p99, 1)).toFixed(2)}x, CPU/request ${(b.cpuUs / c.cpuUs).toFixed(1)}x`);
   rmSync(dir, { recursive: true, force: true });
 }
 

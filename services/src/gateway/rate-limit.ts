@@ -18,14 +18,24 @@ export interface LimitDecision {
   readonly windowSeconds: number;
 }
 
-// One key per call, so each call lives in one cluster slot. INCR then PEXPIRE on the first hit:
-// the counter and its expiry are set atomically and survive a failover with the replica.
+// One key per call, so each call lives in one cluster slot. INCRBY then PEXPIRE when the key is
+// new: the counter and its expiry are set atomically and survive a failover with the replica.
 const HIT_SCRIPT = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local n = redis.call('INCRBY', KEYS[1], ARGV[2])
+if n == tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n`;
 
-type WithHit = Cluster & { rateLimitHit(key: string, ttlMs: number): Promise<number> };
+type WithHit = Cluster & { rateLimitHit(key: string, ttlMs: number, hits: number): Promise<number> };
+
+interface Waiter {
+  resolve(count: number): void;
+  reject(err: unknown): void;
+}
+
+interface Batch {
+  waiting: Waiter[];
+  flying: boolean;
+}
 
 /**
  * Fixed-window counters in Redis Cluster, shared by every gateway instance. Windows are aligned to
@@ -34,6 +44,7 @@ type WithHit = Cluster & { rateLimitHit(key: string, ttlMs: number): Promise<num
  */
 export class RedisRateLimiter {
   private readonly redis: WithHit;
+  private readonly batches = new Map<string, Batch>();
 
   constructor(
     redis: Cluster,
@@ -49,7 +60,7 @@ export class RedisRateLimiter {
       hits.map(async ({ key, rule }) => {
         const windowMs = rule.windowSeconds * 1000;
         const index = Math.floor(now / windowMs);
-        const count = await this.redis.rateLimitHit(`${this.prefix}:${key}:${rule.windowSeconds}:${index}`, windowMs + 1000);
+        const count = await this.increment(`${this.prefix}:${key}:${rule.windowSeconds}:${index}`, windowMs + 1000);
         const resetSeconds = Math.max(1, Math.ceil(((index + 1) * windowMs - now) / 1000));
         return { allowed: count <= rule.limit, limit: rule.limit, remaining: Math.max(0, rule.limit - count), resetSeconds, windowSeconds: rule.windowSeconds };
       }),
@@ -59,5 +70,46 @@ export class RedisRateLimiter {
       if (a.allowed !== b.allowed) return a.allowed ? b : a;
       return b.remaining < a.remaining ? b : a;
     });
+  }
+
+  /**
+   * INCR with coalescing: at most one call per key is in flight; hits arriving meanwhile go out
+   * together as one INCRBY n when it returns, and each gets the count it would have got alone
+   * (total - n + its position). Exact like one INCR per hit, but a hot key (one busy client)
+   * costs one Redis round trip per RTT instead of one per request.
+   */
+  private increment(key: string, ttlMs: number): Promise<number> {
+    let batch = this.batches.get(key);
+    if (!batch) {
+      batch = { waiting: [], flying: false };
+      this.batches.set(key, batch);
+    }
+    const b = batch;
+    return new Promise<number>((resolve, reject) => {
+      b.waiting.push({ resolve, reject });
+      if (!b.flying) this.flush(key, b, ttlMs);
+    });
+  }
+
+  private flush(key: string, batch: Batch, ttlMs: number): void {
+    const group = batch.waiting;
+    batch.waiting = [];
+    batch.flying = true;
+    const done = (): void => {
+      batch.flying = false;
+      if (batch.waiting.length > 0) this.flush(key, batch, ttlMs);
+      else this.batches.delete(key);
+    };
+    this.redis.rateLimitHit(key, ttlMs, group.length).then(
+      (total) => {
+        const first = total - group.length + 1;
+        group.forEach((w, i) => w.resolve(first + i));
+        done();
+      },
+      (err: unknown) => {
+        for (const w of group) w.reject(err);
+        done();
+      },
+    );
   }
 }

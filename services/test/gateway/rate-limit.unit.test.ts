@@ -1,0 +1,50 @@
+import { RedisRateLimiter } from '../../src/gateway/rate-limit';
+import type { Cluster } from '../../src/kit';
+
+/** A stand-in for the Cluster: counts in memory, answers after a tick, records each call. */
+function fakeRedis(fail = false) {
+  const counters = new Map<string, number>();
+  const calls: number[] = [];
+  const redis = {
+    defineCommand: () => undefined,
+    rateLimitHit: (key: string, _ttl: number, hits: number) =>
+      new Promise<number>((resolve, reject) =>
+        setTimeout(() => {
+          calls.push(hits);
+          if (fail) return reject(new Error('CLUSTERDOWN'));
+          counters.set(key, (counters.get(key) ?? 0) + hits);
+          resolve(counters.get(key)!);
+        }, 5),
+      ),
+  };
+  return { redis: redis as unknown as Cluster, calls };
+}
+
+describe('RedisRateLimiter', () => {
+  const rule = { limit: 5, windowSeconds: 60 };
+
+  it('coalesces concurrent hits on one key and stays exact', async () => {
+    const { redis, calls } = fakeRedis();
+    const limiter = new RedisRateLimiter(redis, 't');
+    const decisions = await Promise.all(Array.from({ length: 8 }, () => limiter.hit([{ key: 'ip:1', rule }])));
+    expect(decisions.map((d) => d!.remaining).sort()).toEqual([0, 0, 0, 0, 1, 2, 3, 4]);
+    expect(decisions.filter((d) => !d!.allowed)).toHaveLength(3);
+    expect(calls).toEqual([1, 7]);
+  });
+
+  it('picks the most restrictive counter and reports its window', async () => {
+    const { redis } = fakeRedis();
+    const limiter = new RedisRateLimiter(redis, 't');
+    const d = await limiter.hit([{ key: 'ip:1', rule: { limit: 100, windowSeconds: 60 } }, { key: 'user:1', rule: { limit: 1, windowSeconds: 10 } }], 5_000);
+    expect(d).toMatchObject({ allowed: true, limit: 1, remaining: 0, windowSeconds: 10, resetSeconds: 5 });
+    const again = await limiter.hit([{ key: 'ip:1', rule: { limit: 100, windowSeconds: 60 } }, { key: 'user:1', rule: { limit: 1, windowSeconds: 10 } }], 5_000);
+    expect(again).toMatchObject({ allowed: false, limit: 1 });
+  });
+
+  it('rejects every waiter when Redis fails, so the gateway can fail open or closed', async () => {
+    const { redis } = fakeRedis(true);
+    const limiter = new RedisRateLimiter(redis, 't');
+    const results = await Promise.allSettled([limiter.hit([{ key: 'ip:1', rule }]), limiter.hit([{ key: 'ip:1', rule }])]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  });
+});
