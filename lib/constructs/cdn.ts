@@ -276,8 +276,9 @@ export class Cdn extends Construct {
       defaultRootObject: 'index.html',
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       enableIpv6: true,
-      minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
-      sslSupportMethod: cloudfront.SSLMethod.SNI,
+      // Only meaningful with a certificate: the default *.cloudfront.net one is fixed at TLSv1.
+      minimumProtocolVersion: props.certificate ? cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 : undefined,
+      sslSupportMethod: props.certificate ? cloudfront.SSLMethod.SNI : undefined,
       domainNames: domainNames.length > 0 ? domainNames : undefined,
       certificate: props.certificate,
       priceClass: props.priceClass ?? cloudfront.PriceClass.PRICE_CLASS_100,
@@ -295,7 +296,14 @@ export class Cdn extends Construct {
    * depend on each other. Its owner grants the CloudFront service principal of the account.
    */
   private ownBucketOrImport(bucket: s3.IBucket): s3.IBucket {
-    if (Stack.of(bucket) === Stack.of(this)) return bucket;
+    if (Stack.of(bucket) === Stack.of(this)) {
+      const keyScope = bucket.encryptionKey?.node.scope;
+      if (keyScope) {
+        Annotations.of(keyScope).acknowledgeWarning('@aws-cdk/aws-cloudfront-origins:wildcardKeyPolicyForOac',
+          'The key statement admits any distribution of this account, but only for reads the bucket policy allows, and that names this distribution');
+      }
+      return bucket;
+    }
     Annotations.of(this).acknowledgeWarning('@aws-cdk/aws-cloudfront-origins:updateImportedBucketPolicyOac',
       'The bucket lives in another stack, which grants the CloudFront service principal of this account read access');
     return s3.Bucket.fromBucketAttributes(this, 'StaticAssetsBucket', {
@@ -317,8 +325,8 @@ export class Cdn extends Construct {
     if (Stack.of(props.logBucket) !== Stack.of(this)) {
       acknowledge(this.distribution, {
         id: controlTower('cloudfront_access_logs_enabled_check'),
-        reason: 'Logging is on: the log bucket lives in another stack, so the template names it through Fn::ImportValue, '
-          + 'which the guard rule cannot resolve (it accepts only a literal or a same-template reference).',
+        reason: 'Logging is on: the log bucket lives in another stack, so the template names it through a cross-stack '
+          + 'reference (Fn::GetStackOutput or Fn::ImportValue), which the guard rule cannot resolve: it accepts only a literal or a same-template reference.',
       });
     }
     if (!props.certificate) {

@@ -192,8 +192,8 @@ export class StickyLoadBalancer extends Construct {
     if (Stack.of(props.accessLogsBucket) !== Stack.of(this)) {
       acknowledge(this.loadBalancer, {
         id: controlTower('elbv2_logging_enabled_check'),
-        reason: 'Access logs are on: the log bucket lives in another stack, so the template names it through Fn::ImportValue, '
-          + 'which the guard rule cannot resolve (it accepts only a literal or a same-template reference).',
+        reason: 'Access logs are on: the log bucket lives in another stack, so the template names it through a cross-stack '
+          + 'reference (Fn::GetStackOutput or Fn::ImportValue), which the guard rule cannot resolve: it accepts only a literal or a same-template reference.',
       });
     }
 

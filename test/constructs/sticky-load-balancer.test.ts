@@ -11,24 +11,26 @@ const ACCOUNT = '123456789012';
 const CERT = `arn:aws:acm:eu-west-1:${ACCOUNT}:certificate/11111111-2222-3333-4444-555555555555`;
 
 /** The construct in a stack of its own (region-agnostic when region is empty), with an imported VPC and a plain log bucket. */
-function build(props: Partial<StickyLoadBalancerProps> & { https?: boolean } = {}, region = 'eu-west-1') {
+function build(props: Partial<StickyLoadBalancerProps> & { https?: boolean; logsElsewhere?: boolean } = {}, region = 'eu-west-1') {
   const app = testApp();
   const stack = new Stack(app, 'Test', region ? { env: { account: ACCOUNT, region } } : {});
+  const logsStack = props.logsElsewhere ? new Stack(app, 'Logs', { env: { account: ACCOUNT, region } }) : stack;
   const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', {
     vpcId: 'vpc-0123456789abcdef0',
     vpcCidrBlock: '10.0.0.0/16',
     availabilityZones: ['eu-west-1a', 'eu-west-1b'],
     publicSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'],
+    publicSubnetRouteTableIds: ['rtb-0aaaaaaaaaaaaaaa1', 'rtb-0aaaaaaaaaaaaaaa2'],
   });
-  const logs = new s3.Bucket(stack, 'Logs', { encryption: s3.BucketEncryption.S3_MANAGED, enforceSSL: true });
+  const logs = new s3.Bucket(logsStack, 'Logs', { encryption: s3.BucketEncryption.S3_MANAGED, enforceSSL: true });
   // The app's access-logs bucket lives in the data stack and has its own tests; this one is a stand-in.
   acknowledge(logs, ...['AwsSolutions-S1', ...['s3_bucket_level_public_access_prohibited_check', 's3_bucket_default_encryption_kms_check',
     's3_bucket_versioning_enabled_check', 's3_bucket_logging_enabled_check', 's3_event_notifications_enabled_check',
     's3_lifecycle_policy_check', 's3_bucket_object_lock_enabled_check'].map(controlTower)].map((id) => ({ id, reason: 'test fixture' })));
-  const { https, ...rest } = props;
+  const { https, logsElsewhere, ...rest } = props;
   const certificate = https ? acm.Certificate.fromCertificateArn(stack, 'Cert', CERT) : undefined;
   const alb = new StickyLoadBalancer(stack, 'Alb', { vpc, targetPort: 8080, accessLogsBucket: logs, certificate, ...rest });
-  return { app, stack, alb, template: () => Template.fromStack(stack) };
+  return { app, stack, logsStack, alb, template: () => Template.fromStack(stack) };
 }
 
 const attributes = (template: Template): Record<string, string> => {
@@ -169,6 +171,16 @@ describe('StickyLoadBalancer', () => {
     const off = build({ deletionProtection: false }).template();
     off.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
       LoadBalancerAttributes: Match.arrayWith([{ Key: 'deletion_protection.enabled', Value: 'false' }]),
+    });
+  });
+
+  test('a log bucket in another stack gets the delivery grant without depending on the load balancer', () => {
+    const { app, stack, logsStack } = build({ logsElsewhere: true });
+    expect(logsStack.dependencies).toEqual([]);
+    expect(stack.dependencies).toEqual([logsStack]);
+    expect(rulePackFindings(app)).toEqual([]);
+    Template.fromStack(logsStack).hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 's3:PutObject', Principal: { Service: 'delivery.logs.amazonaws.com' } })]) },
     });
   });
 
