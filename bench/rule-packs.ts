@@ -17,7 +17,8 @@ for (const env of envs) {
     entry.rules.add(a.id.replace(/\[.*\]$/, ''));
   }
   console.log(`${env}: ${findings.length} unacknowledged findings`);
-  for (const f of findings) console.log(`  FINDING ${f.pack} ${f.rule} ${f.path}`);
+  for (const f of findings) console.log(`  FINDING ${f.pack} ${f.rule} ${f.path} -- ${f.description.slice(0, 160)}`);
+  if (process.env.VERBOSE) for (const a of acks) console.log(`  ACK ${a.pack} ${a.id} ${a.path}`);
   for (const [pack, { total, rules }] of Object.entries(byPack).sort()) {
     console.log(`  ${pack}: ${total} acknowledgements of ${rules.size} rules (${[...rules].sort().join(', ')})`);
   }

@@ -1,5 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { PlatformConfig } from './config';
+import { ClusterStack } from './stacks/cluster-stack';
 import { DataStack } from './stacks/data-stack';
 import { NetworkStack } from './stacks/network-stack';
 
@@ -7,12 +8,19 @@ import { NetworkStack } from './stacks/network-stack';
 export interface Platform {
   readonly network: NetworkStack;
   readonly data: DataStack;
+  readonly cluster: ClusterStack;
 }
 
 /** Instantiates every stack of one environment in `app`. Stack names: `<app>-<env>-<part>`. */
 export function buildPlatform(app: App, config: PlatformConfig): Platform {
   const name = (part: string) => `${config.appName}-${config.envName}-${part}`;
   const network = new NetworkStack(app, name('network'), { config, description: `${config.appName} ${config.envName}: VPC, subnets, endpoints, flow logs` });
-  const data = new DataStack(app, name('data'), { config, vpc: network.vpc, description: `${config.appName} ${config.envName}: MySQL, Redis cluster, OpenSearch, S3` });
-  return { network, data };
+  const data = new DataStack(app, name('data'), { config, vpc: network.vpc, workloadsSecurityGroup: network.workloadsSecurityGroup, description: `${config.appName} ${config.envName}: MySQL, Redis cluster, OpenSearch, S3` });
+  const cluster = new ClusterStack(app, name('cluster'), {
+    config,
+    vpc: network.vpc,
+    workloadsSecurityGroup: network.workloadsSecurityGroup,
+    description: `${config.appName} ${config.envName}: EKS ${config.cluster.kubernetesVersion}, nodes, add-ons, load balancer controller`,
+  });
+  return { network, data, cluster };
 }

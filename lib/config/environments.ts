@@ -43,7 +43,7 @@ export const dev: PlatformConfig = {
   },
   cluster: {
     kubernetesVersion: '1.35',
-    endpointAccess: 'public',
+    endpointAccess: 'public-and-private',
     // Documentation range (RFC 5737): replace with your office / VPN egress CIDRs.
     publicAccessCidrs: ['203.0.113.0/24'],
     nodeInstanceTypes: ['t4g.large'],

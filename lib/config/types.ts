@@ -98,12 +98,15 @@ export interface BucketsConfig {
 }
 
 /** Who may reach the Kubernetes API endpoint. */
-export type EndpointAccessMode = 'public' | 'private' | 'public-and-private';
+export type EndpointAccessMode = 'private' | 'public-and-private';
 
 export interface ClusterConfig {
   /** Kubernetes minor version, e.g. `1.35`. Changing it is the whole upgrade (kubectl layer follows). */
   readonly kubernetesVersion: string;
-  /** API endpoint access: `public` (with publicAccessCidrs) in dev, `private` in prod. */
+  /**
+   * API endpoint access: `public-and-private` (public side limited to publicAccessCidrs, nodes use the
+   * private side) in dev, `private` in prod.
+   */
   readonly endpointAccess: EndpointAccessMode;
   /** CIDRs allowed to the public endpoint (ignored when private). */
   readonly publicAccessCidrs: string[];

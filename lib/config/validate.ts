@@ -119,8 +119,8 @@ export function configProblems(c: PlatformConfig): string[] {
   const k = c.cluster ?? ({} as PlatformConfig['cluster']);
   field('cluster.kubernetesVersion', str(k.kubernetesVersion) && SUPPORTED_K8S.includes(k.kubernetesVersion),
     `must be one of ${SUPPORTED_K8S.join(', ')} (the versions with a kubectl layer installed)`, k.kubernetesVersion);
-  field('cluster.endpointAccess', ['public', 'private', 'public-and-private'].includes(k.endpointAccess),
-    "must be 'public', 'private' or 'public-and-private'", k.endpointAccess);
+  field('cluster.endpointAccess', ['private', 'public-and-private'].includes(k.endpointAccess),
+    "must be 'private' or 'public-and-private'", k.endpointAccess);
   if (prod) field('cluster.endpointAccess', k.endpointAccess === 'private', "must be 'private' in prod", k.endpointAccess);
   field('cluster.publicAccessCidrs', Array.isArray(k.publicAccessCidrs) && k.publicAccessCidrs.every(isCidr)
     && (k.endpointAccess === 'private' || (k.publicAccessCidrs.length > 0 && !k.publicAccessCidrs.includes('0.0.0.0/0'))),

@@ -9,15 +9,17 @@ import { PlatformStack, PlatformStackProps } from './platform-stack';
 
 export interface DataStackProps extends PlatformStackProps {
   readonly vpc: ec2.IVpc;
+  /** The only group the data stores accept connections from (NetworkStack.workloadsSecurityGroup). */
+  readonly workloadsSecurityGroup: ec2.ISecurityGroup;
 }
 
 /**
  * The platform's data: MySQL, Redis cluster, OpenSearch and the buckets. Every store accepts
- * connections only from `workloadsSecurityGroup`, which the cluster stack lets its pods use.
+ * connections only from `workloadsSecurityGroup`, which the cluster's nodes carry.
  */
 export class DataStack extends PlatformStack {
-  /** The one security group whose members may reach the data stores. */
-  readonly workloadsSecurityGroup: ec2.SecurityGroup;
+  /** The one security group whose members may reach the data stores (owned by the network stack). */
+  readonly workloadsSecurityGroup: ec2.ISecurityGroup;
   readonly mysql: MysqlDatabase;
   readonly redis: RedisCluster;
   readonly search: SearchDomain;
@@ -29,11 +31,7 @@ export class DataStack extends PlatformStack {
     const c = this.config;
     const retain = c.retainData;
 
-    this.workloadsSecurityGroup = new ec2.SecurityGroup(this, 'Workloads', {
-      vpc,
-      description: 'Workloads allowed to reach the data stores (attached to EKS nodes and pods)',
-      allowAllOutbound: true,
-    });
+    this.workloadsSecurityGroup = props.workloadsSecurityGroup;
     const allowFrom = [this.workloadsSecurityGroup];
 
     this.mysql = new MysqlDatabase(this, 'Mysql', {

@@ -19,6 +19,11 @@ export class NetworkStack extends PlatformStack {
   /** Key of the flow log group (undefined for an existing VPC). */
   readonly logsKey?: EncryptionKey;
   readonly interfaceEndpoints: ec2.InterfaceVpcEndpoint[] = [];
+  /**
+   * The one group whose members may reach the data stores. It lives here, upstream of both the data
+   * and the cluster stack, so the EKS nodes can carry it without the two stacks depending on each other.
+   */
+  readonly workloadsSecurityGroup: ec2.SecurityGroup;
   /** Security group of the interface endpoints (when any are configured). */
   readonly endpointSecurityGroup?: ec2.SecurityGroup;
 
@@ -69,6 +74,12 @@ export class NetworkStack extends PlatformStack {
         acknowledge(restrictDefaultSg, { id: controlTower('lambda_inside_vpc_check'), reason: "CDK's deploy-time handler that strips the default security group's rules runs once per deploy and only calls the EC2 API; it cannot run inside the VPC it is configuring, whose routes may not exist yet." });
       }
     }
+
+    this.workloadsSecurityGroup = new ec2.SecurityGroup(this, 'Workloads', {
+      vpc: this.vpc,
+      description: 'Workloads allowed to reach the data stores (attached to the EKS nodes)',
+      allowAllOutbound: true,
+    });
 
     if (net.interfaceEndpoints.length > 0) {
       // One group for all endpoints, HTTPS from the VPC's CIDR written as a literal (reviewable).

@@ -1,0 +1,289 @@
+import { KubectlV35Layer } from '@aws-cdk/lambda-layer-kubectl-v35';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { acknowledge, acknowledgeShortRetention, controlTower } from '../compliance';
+import { EncryptionKey } from './encryption-key';
+
+/** Kubernetes versions this construct knows: the kubectl layer and the pinned add-on versions. */
+export const CLUSTER_VERSIONS: Record<string, { version: eks.KubernetesVersion; kubectlLayer: (scope: Construct, id: string) => lambda.ILayerVersion; addons: Record<string, string> }> = {
+  // Pinned from `aws eks describe-addon-versions --kubernetes-version 1.35`; bump them with the version.
+  '1.35': {
+    version: eks.KubernetesVersion.V1_35,
+    kubectlLayer: (scope, id) => new KubectlV35Layer(scope, id),
+    addons: {
+      'vpc-cni': 'v1.21.1-eksbuild.3',
+      'kube-proxy': 'v1.35.0-eksbuild.2',
+      'coredns': 'v1.13.2-eksbuild.1',
+      'eks-pod-identity-agent': 'v1.3.9-eksbuild.5',
+      'metrics-server': 'v0.8.0-eksbuild.6',
+    },
+  },
+};
+
+/** Every control-plane log type, all on: the audit trail of who did what to the cluster. */
+const CONTROL_PLANE_LOGS = [
+  eks.ClusterLoggingTypes.API,
+  eks.ClusterLoggingTypes.AUDIT,
+  eks.ClusterLoggingTypes.AUTHENTICATOR,
+  eks.ClusterLoggingTypes.CONTROLLER_MANAGER,
+  eks.ClusterLoggingTypes.SCHEDULER,
+];
+
+export interface PlatformClusterProps {
+  readonly vpc: ec2.IVpc;
+  /**
+   * Cluster name (fixed, so the control-plane log group can be created encrypted beforehand).
+   * @default a unique name derived from the construct path
+   */
+  readonly clusterName?: string;
+  /**
+   * Kubernetes minor version; must be a key of CLUSTER_VERSIONS.
+   * @default '1.35'
+   */
+  readonly kubernetesVersion?: string;
+  /**
+   * API endpoint access.
+   * @default EndpointAccess.PRIVATE
+   */
+  readonly endpointAccess?: eks.EndpointAccess;
+  /**
+   * Node instance types, all of one CPU architecture (Graviton `g` types get the ARM AMI).
+   * @default [m7g.large]
+   */
+  readonly nodeInstanceTypes?: ec2.InstanceType[];
+  /**
+   * On-demand or spot nodes.
+   * @default CapacityType.ON_DEMAND
+   */
+  readonly capacityType?: eks.CapacityType;
+  /** @default 2 */
+  readonly minNodes?: number;
+  /** @default 6 */
+  readonly maxNodes?: number;
+  /** @default minNodes */
+  readonly desiredNodes?: number;
+  /**
+   * Root volume per node in GiB (gp3, encrypted).
+   * @default 50
+   */
+  readonly nodeDiskGiB?: number;
+  /**
+   * Extra security groups every node carries besides the cluster security group, e.g. the group
+   * the data stores accept.
+   * @default none
+   */
+  readonly nodeSecurityGroups?: ec2.ISecurityGroup[];
+  /**
+   * IAM role or user ARNs given cluster-admin through access entries.
+   * @default none (the deploying role gets no implicit access either)
+   */
+  readonly adminPrincipalArns?: string[];
+  /**
+   * Retention of the control-plane logs.
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Install the AWS Load Balancer Controller (needed for TargetGroupBinding).
+   * @default true
+   */
+  readonly albController?: boolean;
+  /**
+   * What a stack delete does to the KMS key and logs.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * EKS (aws-eks-v2) for the platform: Kubernetes version with its kubectl layer, Kubernetes secrets
+ * encrypted with a KMS key, all control-plane logs into an encrypted log group, access entries only
+ * (no aws-auth), a managed AL2023 node group over the private subnets (IMDSv2, encrypted disks,
+ * extra node security groups through a launch template), pinned core add-ons with Pod Identity and
+ * metrics-server, and the AWS Load Balancer Controller for TargetGroupBinding.
+ *
+ * Managed node groups rather than Auto Mode: Auto Mode brings its own load balancer handling, which
+ * cannot be mixed with the AWS Load Balancer Controller that binds pods into the CDK-made target group.
+ */
+export class PlatformCluster extends Construct {
+  readonly cluster: eks.Cluster;
+  readonly secretsKey: EncryptionKey;
+  readonly logsKey: EncryptionKey;
+  readonly controlPlaneLogGroup: logs.LogGroup;
+  readonly nodegroup: eks.Nodegroup;
+  readonly nodeRole: iam.Role;
+  readonly launchTemplate: ec2.LaunchTemplate;
+  readonly kubectlLayer: lambda.ILayerVersion;
+  /** Group of the kubectl provider Lambdas. */
+  readonly kubectlSecurityGroup: ec2.SecurityGroup;
+  readonly addons: Record<string, eks.IAddon> = {};
+  readonly clusterName: string;
+  readonly kubernetesVersion: string;
+  /** The EKS-made cluster security group (control plane and every node). */
+  readonly clusterSecurityGroup: ec2.ISecurityGroup;
+
+  constructor(scope: Construct, id: string, props: PlatformClusterProps) {
+    super(scope, id);
+    this.kubernetesVersion = props.kubernetesVersion ?? '1.35';
+    const known = CLUSTER_VERSIONS[this.kubernetesVersion];
+    if (!known) {
+      throw new Error(`PlatformCluster: kubernetesVersion ${this.kubernetesVersion} has no kubectl layer and pinned add-ons here; use one of ${Object.keys(CLUSTER_VERSIONS).join(', ')}`);
+    }
+    const instanceTypes = props.nodeInstanceTypes ?? [new ec2.InstanceType('m7g.large')];
+    const arches = new Set(instanceTypes.map((t) => t.architecture));
+    if (arches.size !== 1) throw new Error('PlatformCluster: nodeInstanceTypes must all share one CPU architecture (one AMI per node group)');
+    const arm = instanceTypes[0].architecture === ec2.InstanceArchitecture.ARM_64;
+    const minNodes = props.minNodes ?? 2;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const stack = Stack.of(this);
+    this.clusterName = props.clusterName ?? `${stack.stackName}-${this.node.addr.slice(0, 8)}`;
+
+    this.secretsKey = new EncryptionKey(this, 'SecretsKey', { description: `Encrypts Kubernetes secrets of ${this.clusterName}`, removalPolicy });
+    this.logsKey = new EncryptionKey(this, 'LogsKey', { description: `Encrypts the control-plane logs of ${this.clusterName}`, cloudWatchLogs: true, removalPolicy });
+    const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
+    // EKS writes into this exact name; creating it first makes it encrypted and bounded.
+    this.controlPlaneLogGroup = this.logsKey.logGroup(this, 'ControlPlaneLogs', {
+      logGroupName: `/aws/eks/${this.clusterName}/cluster`,
+      retention,
+      removalPolicy,
+    });
+    acknowledgeShortRetention(this.controlPlaneLogGroup, retention);
+
+    this.kubectlLayer = known.kubectlLayer(this, 'KubectlLayer');
+    // The kubectl handlers get a group of their own: reviewable, and let in to the API on 443 below.
+    this.kubectlSecurityGroup = new ec2.SecurityGroup(this, 'KubectlSecurityGroup', {
+      vpc: props.vpc,
+      description: `kubectl provider of ${this.clusterName}: HTTPS to the Kubernetes API and AWS APIs`,
+      allowAllOutbound: true,
+    });
+    this.cluster = new eks.Cluster(this, 'Cluster', {
+      clusterName: this.clusterName,
+      version: known.version,
+      vpc: props.vpc,
+      vpcSubnets: [{ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }],
+      endpointAccess: props.endpointAccess ?? eks.EndpointAccess.PRIVATE,
+      secretsEncryptionKey: this.secretsKey,
+      clusterLogging: CONTROL_PLANE_LOGS,
+      defaultCapacityType: eks.DefaultCapacityType.NODEGROUP,
+      defaultCapacity: 0,
+      bootstrapClusterCreatorAdminPermissions: false,
+      bootstrapSelfManagedAddons: false,
+      kubectlProviderOptions: { kubectlLayer: this.kubectlLayer, securityGroups: [this.kubectlSecurityGroup] },
+      albController: props.albController === false ? undefined : { version: eks.AlbControllerVersion.V2_17_1 },
+    });
+    this.cluster.node.addDependency(this.controlPlaneLogGroup);
+    this.clusterSecurityGroup = this.cluster.clusterSecurityGroup;
+    this.clusterSecurityGroup.addIngressRule(this.kubectlSecurityGroup, ec2.Port.tcp(443), 'kubectl provider to the Kubernetes API');
+
+    for (const [name, version] of Object.entries(known.addons)) {
+      if (name === 'eks-pod-identity-agent') {
+        // The cluster owns this one (addServiceAccount depends on it); pin its version on the L1.
+        const agent = this.cluster.eksPodIdentityAgent!;
+        (agent.node.defaultChild as eks.CfnAddon).addonVersion = version;
+        this.addons[name] = agent;
+        continue;
+      }
+      this.addons[name] = new eks.Addon(this, `Addon-${name}`, {
+        cluster: this.cluster,
+        addonName: name,
+        addonVersion: version,
+        preserveOnDelete: false,
+      });
+    }
+
+    (props.adminPrincipalArns ?? []).forEach((arn, i) => this.cluster.grantClusterAdmin(`Admin${i}`, arn));
+
+    this.nodeRole = new iam.Role(this, 'NodeRole', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      managedPolicies: ['AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryReadOnly', 'AmazonSSMManagedInstanceCore']
+        .map((n) => iam.ManagedPolicy.fromAwsManagedPolicyName(n)),
+    });
+
+    // Node security groups through a launch template: with one, EKS no longer adds the cluster
+    // group by itself, so it is listed here too.
+    this.launchTemplate = new ec2.LaunchTemplate(this, 'NodeTemplate', {
+      requireImdsv2: true,
+      // Pods get AWS credentials from Pod Identity, never from the node's instance profile.
+      httpPutResponseHopLimit: 1,
+      detailedMonitoring: true,
+      securityGroup: this.clusterSecurityGroup,
+      blockDevices: [{
+        deviceName: '/dev/xvda',
+        volume: ec2.BlockDeviceVolume.ebs(props.nodeDiskGiB ?? 50, { volumeType: ec2.EbsDeviceVolumeType.GP3, encrypted: true }),
+      }],
+    });
+    for (const sg of props.nodeSecurityGroups ?? []) this.launchTemplate.addSecurityGroup(sg);
+
+    this.nodegroup = this.cluster.addNodegroupCapacity('Nodes', {
+      instanceTypes,
+      amiType: arm ? eks.NodegroupAmiType.AL2023_ARM_64_STANDARD : eks.NodegroupAmiType.AL2023_X86_64_STANDARD,
+      capacityType: props.capacityType ?? eks.CapacityType.ON_DEMAND,
+      minSize: minNodes,
+      maxSize: props.maxNodes ?? 6,
+      desiredSize: props.desiredNodes ?? minNodes,
+      subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      nodeRole: this.nodeRole,
+      launchTemplateSpec: { id: this.launchTemplate.launchTemplateId!, version: this.launchTemplate.latestVersionNumber },
+      maxUnavailablePercentage: 33,
+      enableNodeAutoRepair: true,
+    });
+    // Nodes need the CNI before they can become Ready.
+    this.nodegroup.node.addDependency(this.addons['vpc-cni']);
+
+    // The kubectl provider's own log groups: encrypt them like every other log group here.
+    for (const child of this.node.findAll()) {
+      if (child instanceof logs.CfnLogGroup && child.kmsKeyId === undefined) child.kmsKeyId = this.logsKey.keyArn;
+    }
+    this.acknowledgeFindings(props);
+  }
+
+  private acknowledgeFindings(props: PlatformClusterProps): void {
+    const awsManaged = (name: string) => `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${name}]`;
+    acknowledge(this.nodeRole, ...['AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryReadOnly', 'AmazonSSMManagedInstanceCore'].map((n) => ({
+      id: awsManaged(n),
+      reason: 'The AWS-managed node policies EKS documents for managed node groups; AWS updates them with the kubelet, CNI and SSM agent, which a hand-written copy would lag behind.',
+    })));
+    acknowledge(this.cluster.role, {
+      id: awsManaged('AmazonEKSClusterPolicy'),
+      reason: 'The AWS-managed service role policy the EKS control plane requires; AWS maintains it as EKS gains features.',
+    });
+    const provider = this.cluster.node.tryFindChild('KubectlProvider');
+    if (provider) {
+      acknowledge(provider,
+        { id: awsManaged('service-role/AWSLambdaBasicExecutionRole'), reason: "CDK's kubectl provider Lambdas only write their own logs with this AWS-managed policy." },
+        { id: awsManaged('service-role/AWSLambdaVPCAccessExecutionRole'), reason: "CDK's kubectl provider needs ENI management to run in the VPC when the endpoint is private; the AWS-managed policy is exactly that." },
+        { id: 'AwsSolutions-IAM4[Policy::{"Fn::If":["PlatformClusterKubectlProviderHandlerHasEcrPublic93383F72",{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":iam::aws:policy/AmazonElasticContainerRegistryPublicReadOnly"]]},{"Ref":"AWS::NoValue"}]}]', reason: 'Read-only pull from ECR Public for Helm charts hosted there, attached only in partitions that have ECR Public.' },
+        { id: awsManaged('AmazonEC2ContainerRegistryReadOnly'), reason: 'The kubectl provider pulls Helm charts from ECR (the AWS Load Balancer Controller chart); read-only access.' },
+        { id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.cluster.node.findChild('KubectlProvider').node.findChild('Handler').node.defaultChild as lambda.CfnFunction)}.Arn>:*]`, reason: 'The provider framework may invoke any version of its own handler function (`<handler arn>:*`); the wildcard is scoped to that one function.' },
+        { id: 'AwsSolutions-L1', reason: 'The runtime of the kubectl handler is chosen and tested by aws-cdk-lib together with the kubectl layer; upgrading the library moves it.' },
+        { id: controlTower('lambda_inside_vpc_check'), reason: 'With a public-and-private endpoint (dev) the kubectl provider reaches the API publicly from AWS Lambda; with a private endpoint (prod) CDK places the handler in the private subnets. The framework Lambda only invokes the handler.' },
+      );
+    }
+    const controller = this.cluster.albController;
+    if (controller) {
+      const reason = 'The AWS Load Balancer Controller IAM policy published with the controller: it creates and tags load balancers, target groups, listeners and security groups whose names are not known in advance, and its writes are conditioned on the elbv2.k8s.aws/cluster tag.';
+      const elb = (r: string) => `arn:<AWS::Partition>:elasticloadbalancing:*:*:${r}`;
+      acknowledge(controller, ...['*', 'arn:<AWS::Partition>:ec2:*:*:security-group/*', elb('loadbalancer/app/*/*'), elb('loadbalancer/net/*/*'), elb('targetgroup/*/*'),
+        elb('listener-rule/app/*/*/*'), elb('listener-rule/net/*/*/*'), elb('listener/app/*/*/*'), elb('listener/net/*/*/*')]
+        .map((resource) => ({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason })));
+    }
+    acknowledge(this.cluster, { id: 'CloudFormation-Validate::W9009', reason: 'aws-cdk-lib writes EncryptionConfig.Resources=["secrets"], the documented way to turn on envelope encryption of Kubernetes secrets; the linter only notes the field as legacy.' });
+    const access = props.endpointAccess ?? eks.EndpointAccess.PRIVATE;
+    if (access._config.publicAccess) {
+      acknowledge(this.cluster, {
+        id: controlTower('eks_endpoint_no_public_access_check'),
+        reason: 'A public API endpoint is a config choice for non-production environments only (prod validation requires private) and is limited to the CIDRs in cluster.publicAccessCidrs; every request still needs IAM authentication and an access entry.',
+      });
+    }
+  }
+
+  /** A Kubernetes service account bound to an IAM role through EKS Pod Identity (the agent add-on is a dependency). */
+  addServiceAccount(id: string, options: Omit<eks.ServiceAccountOptions, 'identityType'>): eks.ServiceAccount {
+    return this.cluster.addServiceAccount(id, { ...options, identityType: eks.IdentityType.POD_IDENTITY });
+  }
+}
