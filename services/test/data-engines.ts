@@ -61,7 +61,7 @@ export function redisNodes(): { host: string; port: number }[] {
 }
 
 export function testRedis(): Cluster {
-  return new Cluster(redisNodes(), { redisOptions: { maxRetriesPerRequest: 3 } });
+  return new Cluster(redisNodes(), { redisOptions: { maxRetriesPerRequest: 3 }, retryDelayOnFailover: 200, retryDelayOnClusterDown: 300 });
 }
 
 /** Inserts a product with stock; returns its id. */

@@ -101,6 +101,9 @@ export function connectRedis(ctx: ServiceContext): Cluster {
     username: ctx.config.REDIS_USERNAME,
     password: ctx.config.REDIS_PASSWORD,
     commandTimeoutMs: 1000,
+    // An auto-pipelined batch that meets a MOVED after a failover hands the error to the caller
+    // instead of following it; business writes (locks, carts, stream acks) must not see that.
+    clusterOptions: { enableAutoPipelining: false },
   });
   redis.on('error', (err) => ctx.log.warn({ err: err.message }, 'redis error'));
   ctx.health.addCheck('redis', async () => {

@@ -29,6 +29,7 @@ export async function runJob(name: string, work: (ctx: JobContext) => Promise<un
     username: config.REDIS_USERNAME,
     password: config.REDIS_PASSWORD,
     commandTimeoutMs: 5000,
+    clusterOptions: { enableAutoPipelining: false }, // see connectRedis
   });
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
   const stopping = new Promise<void>((resolve) => {

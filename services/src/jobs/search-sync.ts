@@ -81,27 +81,33 @@ export async function start(): Promise<void> {
       if (mode === 'full') return await fullReindex(pool, index);
       await index.ensure();
       const totals = { applied: 0, stale: 0, events: 0 };
-      const consumers = searchSyncConsumers({
-        pool,
-        redis,
-        index,
-        consumer: instance,
-        minIdleMs: Number(process.env.SEARCH_SYNC_MIN_IDLE_MS ?? 30_000),
-        onApplied: (event, r) => {
-          totals.events++;
-          totals.applied += r.applied;
-          totals.stale += r.stale;
-          log.debug({ id: event.id, type: event.type, ...r }, 'event applied');
-        },
-        onError: (err, event) => log.warn({ err: (err as Error).message, id: event?.id }, 'event not applied; it stays pending'),
-      });
+      const consumersOn = (r: RedisClient, streams?: string[]) =>
+        searchSyncConsumers({
+          pool,
+          redis: r,
+          index,
+          consumer: instance,
+          streams,
+          minIdleMs: Number(process.env.SEARCH_SYNC_MIN_IDLE_MS ?? 30_000),
+          onApplied: (event, result) => {
+            totals.events++;
+            totals.applied += result.applied;
+            totals.stale += result.stale;
+            log.debug({ id: event.id, type: event.type, ...result }, 'event applied');
+          },
+          onError: (err, event) => log.warn({ err: (err as Error).message, id: event?.id }, 'event not applied; it stays pending'),
+        });
       if (mode === 'drain') {
-        for (const c of consumers) await c.drain();
+        for (const c of consumersOn(redis)) await c.drain();
         return totals;
       }
+      // A blocking read holds its connection: each followed stream gets its own client.
+      const clients = [ORDER_STREAM, PRODUCT_STREAM].map(() => redis.duplicate());
+      const consumers = [ORDER_STREAM, PRODUCT_STREAM].flatMap((stream, i) => consumersOn(clients[i], [stream]));
       for (const c of consumers) c.start();
       await stopping;
       await Promise.all(consumers.map((c) => c.stop()));
+      await Promise.all(clients.map((c) => c.quit().catch(() => c.disconnect())));
       return totals;
     } finally {
       await client.close();
