@@ -17,4 +17,5 @@ export const entries: Record<string, () => Promise<ServiceModule>> = {
   order: () => import('./order'),
   'order-timeout': () => import('./jobs/order-timeout'),
   'search-sync': () => import('./jobs/search-sync'),
+  'local-stack': () => import('./jobs/local-stack'),
 };
