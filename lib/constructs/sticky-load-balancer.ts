@@ -97,6 +97,13 @@ export interface StickyLoadBalancerProps {
    */
   readonly originHeaderName?: string;
   /**
+   * Generation of the origin secret. Raising it replaces the secret (new ARN), so one deployment
+   * moves both the ALB rule and the CloudFront header to a new value: the way to rotate it. Until the
+   * distribution has propagated (minutes), edge locations with the old value get 403 for API calls.
+   * @default 1
+   */
+  readonly originSecretGeneration?: number;
+  /**
    * Id of the CloudFront origin-facing managed prefix list in this region (the only ingress).
    * @default - from `CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS` for the stack's region; an error for other regions
    */
@@ -223,7 +230,12 @@ export class StickyLoadBalancer extends Construct {
     }
     this.targetGroup.enableCookieStickiness(stickiness.duration ?? Duration.hours(1), appCookie);
 
-    this.originSecret = new secretsmanager.Secret(this, 'OriginSecret', {
+    const generation = props.originSecretGeneration ?? 1;
+    if (!Number.isInteger(generation) || generation < 1) {
+      throw new Error(`StickyLoadBalancer: originSecretGeneration must be a whole number from 1 (got ${generation})`);
+    }
+    // Generation 1 keeps the plain id, so adding the prop later changes nothing.
+    this.originSecret = new secretsmanager.Secret(this, generation === 1 ? 'OriginSecret' : `OriginSecret${generation}`, {
       description: `Value CloudFront sends in ${this.originHeaderName} so the load balancer forwards the request`,
       // ALB header conditions treat * and ? as wildcards: letters and digits only.
       generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
@@ -232,8 +244,9 @@ export class StickyLoadBalancer extends Construct {
     acknowledge(this.originSecret, {
       id: 'AwsSolutions-SMG4',
       reason: 'CloudFormation resolves this value at deploy time into both the CloudFront origin header and the ALB rule; '
-        + 'an automatic rotation would change it in neither and cut off all API traffic. Rotate by putting a new value '
-        + 'and redeploying the stack, which updates both. Network access is already limited to CloudFront by the prefix list.',
+        + 'an automatic rotation would change it in neither and cut off all API traffic. It is rotated by raising '
+        + 'originSecretGeneration, which replaces the secret and updates both in one deployment. Network access is '
+        + 'already limited to CloudFront by the prefix list; the header only adds proof of this distribution.',
     });
 
     this.listener = this.loadBalancer.addListener('Listener', {

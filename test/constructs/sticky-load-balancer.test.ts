@@ -143,6 +143,16 @@ describe('StickyLoadBalancer', () => {
     expect(alb.originHeaderName).toBe('X-Origin-Verify');
   });
 
+  test('raising originSecretGeneration replaces the secret, and the rule follows the new one', () => {
+    const first = build().template();
+    const second = build({ originSecretGeneration: 2 }).template();
+    const secretId = (t: Template) => t.getResourceId('AWS::SecretsManager::Secret');
+    expect(secretId(second)).not.toEqual(secretId(first));
+    const values = (t: Template) => Object.values(t.findResources('AWS::ElasticLoadBalancingV2::ListenerRule'))[0].Properties.Conditions[0].HttpHeaderConfig.Values;
+    expect(JSON.stringify(values(second))).toContain(secretId(second));
+    expect(() => build({ originSecretGeneration: 0 })).toThrow(/originSecretGeneration must be a whole number from 1/);
+  });
+
   test('HTTPS listener with a certificate and a TLS 1.2+ policy, ingress on 443', () => {
     const app = build({ https: true });
     const t = app.template();
