@@ -120,6 +120,8 @@ export const kitSpec = {
   ETCD_ENDPOINTS: env.list({ default: LOCAL_ETCD_ENDPOINTS }),
   REGISTRY_ENABLED: env.bool({ default: true }),
   REGISTRY_TTL_SECONDS: env.int({ default: 10, min: 2, max: 300 }),
+  /** Root of the registry keys; a test run can isolate itself with its own. */
+  REGISTRY_ROOT: env.string({ default: '/registry', pattern: /^\/[A-Za-z0-9/_.-]*$/ }),
   REDIS_CLUSTER_NODES: env.list({ default: LOCAL_REDIS_NODES }),
   REDIS_TLS: env.bool({ default: false }),
   REDIS_USERNAME: env.optional(),

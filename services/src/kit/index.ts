@@ -41,7 +41,7 @@ export { Health } from './health';
 export type { ReadinessCheck, ReadinessReport } from './health';
 
 /** etcd registry: lease registration, watched instance table, watched dynamic config. */
-export { RegistryClient, SERVICES_PREFIX, CONFIG_PREFIX, instanceKey } from './registry';
+export { RegistryClient, REGISTRY_ROOT, SERVICES_PREFIX, CONFIG_PREFIX, instanceKey } from './registry';
 export type { ServiceInstance, RegistryOptions } from './registry';
 
 /** Calls other services by name: balancing, timeouts, retries, per-instance breakers, fallback. */

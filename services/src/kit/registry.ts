@@ -2,10 +2,12 @@ import { EventEmitter } from 'node:events';
 import { Etcd3, type IOptions, type Lease, type Watcher } from 'etcd3';
 import type { Logger } from 'pino';
 
+/** Root of the registry keys (ARCHITECTURE.md); a test run may use another to isolate itself. */
+export const REGISTRY_ROOT = '/registry';
 /** Key prefix of instance records: `/registry/services/<service>/<instance-id>`. */
-export const SERVICES_PREFIX = '/registry/services/';
+export const SERVICES_PREFIX = `${REGISTRY_ROOT}/services/`;
 /** Key prefix of dynamic config: `/registry/config/<service>/<key>`. */
-export const CONFIG_PREFIX = '/registry/config/';
+export const CONFIG_PREFIX = `${REGISTRY_ROOT}/config/`;
 
 /** What an instance publishes about itself (the value of its registry key). */
 export interface ServiceInstance {
@@ -32,6 +34,8 @@ export interface RegistryOptions {
   readonly etcdOptions?: Partial<IOptions>;
   /** @default silent */
   readonly logger?: Logger;
+  /** Root of every key. @default '/registry' */
+  readonly root?: string;
 }
 
 type Table = Map<string, Map<string, ServiceInstance>>;
@@ -59,9 +63,14 @@ export class RegistryClient extends EventEmitter {
   private readonly watchers: Watcher[] = [];
   private discovering?: Promise<void>;
   private readonly configWatches = new Map<string, Promise<void>>();
+  private readonly servicesPrefix: string;
+  private readonly configPrefix: string;
 
   constructor(options: RegistryOptions) {
     super();
+    const root = (options.root ?? REGISTRY_ROOT).replace(/\/+$/, '');
+    this.servicesPrefix = `${root}/services/`;
+    this.configPrefix = `${root}/config/`;
     this.ttl = options.ttlSeconds ?? 10;
     this.log = options.logger;
     this.etcd = new Etcd3({ hosts: [...options.endpoints], dialTimeout: 2000, ...options.etcdOptions });
@@ -93,7 +102,7 @@ export class RegistryClient extends EventEmitter {
       void this.reRegister();
     });
     try {
-      await lease.put(instanceKey(self.service, self.id)).value(JSON.stringify(self));
+      await lease.put(this.instanceKey(self.service, self.id)).value(JSON.stringify(self));
     } catch (err) {
       lease.release();
       throw err;
@@ -144,7 +153,7 @@ export class RegistryClient extends EventEmitter {
    */
   discover(): Promise<void> {
     this.discovering ??= this.watchPrefix(
-      SERVICES_PREFIX,
+      this.servicesPrefix,
       (kvs) => {
         this.table.clear();
         for (const [key, value] of kvs) this.applyInstance(key, value);
@@ -159,7 +168,7 @@ export class RegistryClient extends EventEmitter {
   }
 
   private applyInstance(key: string, value: string | undefined): string | undefined {
-    const [service, id] = key.slice(SERVICES_PREFIX.length).split('/');
+    const [service, id] = key.slice(this.servicesPrefix.length).split('/');
     if (!service || !id) return undefined;
     let instances = this.table.get(service);
     if (value === undefined) {
@@ -194,7 +203,7 @@ export class RegistryClient extends EventEmitter {
   watchConfig(service: string): Promise<void> {
     let watching = this.configWatches.get(service);
     if (!watching) {
-      const prefix = `${CONFIG_PREFIX}${service}/`;
+      const prefix = `${this.configPrefix}${service}/`;
       const values = new Map<string, string>();
       this.configs.set(service, values);
       watching = this.watchPrefix(
@@ -226,12 +235,17 @@ export class RegistryClient extends EventEmitter {
 
   /** Writes a dynamic config value (operators, tests). */
   async putConfig(service: string, key: string, value: string): Promise<void> {
-    await this.etcd.put(`${CONFIG_PREFIX}${service}/${key}`).value(value);
+    await this.etcd.put(`${this.configPrefix}${service}/${key}`).value(value);
   }
 
   /** Deletes a dynamic config value. */
   async deleteConfig(service: string, key: string): Promise<void> {
-    await this.etcd.delete().key(`${CONFIG_PREFIX}${service}/${key}`);
+    await this.etcd.delete().key(`${this.configPrefix}${service}/${key}`);
+  }
+
+  /** The etcd key of an instance record under this client's root. */
+  instanceKey(service: string, id: string): string {
+    return `${this.servicesPrefix}${service}/${id}`;
   }
 
   /** True when etcd answers (a readiness check). */
@@ -286,6 +300,7 @@ export class RegistryClient extends EventEmitter {
   }
 }
 
+/** The etcd key of an instance record under the default root. */
 export function instanceKey(service: string, id: string): string {
   return `${SERVICES_PREFIX}${service}/${id}`;
 }

@@ -100,7 +100,7 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
   const metrics = createMetrics({ service: def.name });
   const health = new Health();
   const registry = config.REGISTRY_ENABLED
-    ? new RegistryClient({ endpoints: config.ETCD_ENDPOINTS, ttlSeconds: config.REGISTRY_TTL_SECONDS, logger: log })
+    ? new RegistryClient({ endpoints: config.ETCD_ENDPOINTS, ttlSeconds: config.REGISTRY_TTL_SECONDS, root: config.REGISTRY_ROOT, logger: log })
     : undefined;
   const client = new ServiceClient({
     discovery: registry ?? { instances: () => [] },
