@@ -330,9 +330,9 @@ export class Cdn extends Construct {
       });
     }
     if (!props.certificate) {
-      const reason = 'No domain configured (dev): the distribution serves its *.cloudfront.net name with the default certificate, '
-        + 'for which CloudFront fixes the security policy at TLSv1 and uses SNI-less serving. minimumProtocolVersion is TLSv1.2_2021 and '
-        + 'takes effect as soon as edge.domainName and edge.cdnCertificateArn are set (required for staging and prod use).';
+      const reason = 'No custom domain configured: the distribution serves its *.cloudfront.net name with the default certificate, '
+        + 'for which CloudFront fixes the security policy at TLSv1 and cannot use SNI. With domainNames and a certificate '
+        + '(platform config: edge.domainName, edge.cdnCertificateArn) the distribution uses TLSv1.2_2021 with SNI and these rules pass.';
       acknowledge(this.distribution,
         { id: 'AwsSolutions-CFR4', reason },
         { id: controlTower('cloudfront_security_policy_check'), reason },
@@ -340,9 +340,9 @@ export class Cdn extends Construct {
         { id: controlTower('cloudfront_sni_enabled_check'), reason });
     }
     if (props.apiOrigin && apiProtocol !== cloudfront.OriginProtocolPolicy.HTTPS_ONLY) {
-      const reason = 'The API origin has no certificate (dev): CloudFront reaches the load balancer over HTTP on the AWS network. '
+      const reason = 'The API origin has no certificate: CloudFront sends requests to the load balancer in plain HTTP. '
         + 'The load balancer admits only CloudFront origin-facing addresses and forwards only with the secret origin header; '
-        + 'viewers use HTTPS. Set edge.albCertificateArn (with edge.domainName) to encrypt this hop.';
+        + 'viewers always use HTTPS. An HTTPS origin (platform config: edge.albCertificateArn with edge.domainName) encrypts this hop.';
       acknowledge(this.distribution,
         { id: controlTower('cloudfront_traffic_to_origin_encrypted_check'), reason },
         { id: 'AwsSolutions-CFR5', reason });

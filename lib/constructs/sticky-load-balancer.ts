@@ -266,7 +266,7 @@ export class StickyLoadBalancer extends Construct {
     if (!props.certificate) {
       acknowledge(this.listener, {
         id: controlTower('alb_http_to_https_redirection_check'),
-        reason: 'No certificate given (dev): this listener is the CloudFront origin, not a viewer endpoint. Viewers get '
+        reason: 'No certificate given: this listener is the CloudFront origin, not a viewer endpoint. Viewers get '
           + 'HTTPS at CloudFront (redirect-to-https); only CloudFront origin-facing IPs reach this port and only requests '
           + 'with the secret origin header are forwarded. A redirect would send CloudFront to an HTTPS listener that does not exist.',
       });
