@@ -77,30 +77,30 @@ export async function createGateway(source: NodeJS.ProcessEnv = process.env, ext
       },
       connectionsPerInstance: 128,
       onAttempt: (e) => {
-        upstream.attempts.inc({ service: e.service, outcome: e.outcome });
-        upstream.duration.observe({ service: e.service }, e.durationMs / 1000);
+        upstream.attempts.inc({ upstream: e.service, outcome: e.outcome });
+        upstream.duration.observe({ upstream: e.service }, e.durationMs / 1000);
       },
     },
     ...extra,
     async routes(app, ctx) {
       const { registry, client, log, metrics } = ctx;
       const reg = metrics.registry;
-      const requests = new Counter({ name: 'gateway_requests_total', help: 'API requests by route, upstream service and status.', labelNames: ['route', 'service', 'status'] as const, registers: [reg] });
-      const latency = new Histogram({ name: 'gateway_request_duration_seconds', help: 'API request latency through the gateway.', labelNames: ['route', 'service'] as const, buckets: LATENCY_BUCKETS, registers: [reg] });
+      const requests = new Counter({ name: 'gateway_requests_total', help: 'API requests by route, upstream service and status.', labelNames: ['route', 'upstream', 'status'] as const, registers: [reg] });
+      const latency = new Histogram({ name: 'gateway_request_duration_seconds', help: 'API request latency through the gateway.', labelNames: ['route', 'upstream'] as const, buckets: LATENCY_BUCKETS, registers: [reg] });
       const rejections = new Counter({ name: 'gateway_rejections_total', help: 'Requests the gateway answered itself, by reason.', labelNames: ['reason'] as const, registers: [reg] });
       const limiterErrors = new Counter({ name: 'gateway_ratelimit_redis_errors_total', help: 'Rate-limit checks that failed on Redis, by fail mode applied.', labelNames: ['mode'] as const, registers: [reg] });
       const reloads = new Counter({ name: 'gateway_config_reloads_total', help: 'Dynamic config reloads by result.', labelNames: ['result'] as const, registers: [reg] });
-      upstream.attempts = new Counter({ name: 'gateway_upstream_attempts_total', help: 'Attempts to upstream instances by service and outcome.', labelNames: ['service', 'outcome'] as const, registers: [reg] });
-      upstream.duration = new Histogram({ name: 'gateway_upstream_duration_seconds', help: 'Upstream attempt latency by service.', labelNames: ['service'] as const, buckets: LATENCY_BUCKETS, registers: [reg] });
+      upstream.attempts = new Counter({ name: 'gateway_upstream_attempts_total', help: 'Attempts to upstream instances by service and outcome.', labelNames: ['upstream', 'outcome'] as const, registers: [reg] });
+      upstream.duration = new Histogram({ name: 'gateway_upstream_duration_seconds', help: 'Upstream attempt latency by service.', labelNames: ['upstream'] as const, buckets: LATENCY_BUCKETS, registers: [reg] });
       new Gauge({
         name: 'gateway_breaker_state',
         help: 'Upstream circuit state: 0 closed, 1 half-open, 2 open.',
-        labelNames: ['service'] as const,
+        labelNames: ['upstream'] as const,
         registers: [reg],
         collect() {
           for (const service of registry?.services() ?? []) {
             const state = client.breakerState(service);
-            this.set({ service }, state === 'open' ? 2 : state === 'half-open' ? 1 : 0);
+            this.set({ upstream: service }, state === 'open' ? 2 : state === 'half-open' ? 1 : 0);
           }
         },
       });
@@ -177,8 +177,8 @@ export async function createGateway(source: NodeJS.ProcessEnv = process.env, ext
       app.addHook('onResponse', (req, reply, done) => {
         const a = req.accessLog;
         if (a?.route) {
-          requests.inc({ route: a.route as string, service: (a.service as string) ?? '-', status: String(reply.statusCode) });
-          latency.observe({ route: a.route as string, service: (a.service as string) ?? '-' }, reply.elapsedTime / 1000);
+          requests.inc({ route: a.route as string, upstream: (a.service as string) ?? '-', status: String(reply.statusCode) });
+          latency.observe({ route: a.route as string, upstream: (a.service as string) ?? '-' }, reply.elapsedTime / 1000);
         }
         done();
       });
@@ -189,6 +189,12 @@ export async function createGateway(source: NodeJS.ProcessEnv = process.env, ext
         return reply.code(status).send({ error: reason, message, requestId: req.id, ...extraBody });
       };
 
+      // Services ever registered: one whose instances are all gone answers 503, not 404.
+      const known = new Set(registry?.services() ?? []);
+      registry?.on('change', (service: string) => {
+        if (known.size < 10_000) known.add(service);
+      });
+
       const resolve = (s: CompiledSettings, pathname: string): RouteTarget | undefined => {
         for (const r of s.routes) {
           if (pathname === r.prefix || pathname.startsWith(`${r.prefix}/`)) {
@@ -198,7 +204,7 @@ export async function createGateway(source: NodeJS.ProcessEnv = process.env, ext
         }
         if (!s.source.autoRoutes) return undefined;
         const m = /^\/api\/([a-z0-9-]+)(\/.*)?$/.exec(pathname);
-        if (!m || m[1] === config.GATEWAY_NAME || m[1].startsWith('gateway') || (registry?.instances(m[1]).length ?? 0) === 0) return undefined;
+        if (!m || m[1] === config.GATEWAY_NAME || m[1].startsWith('gateway') || !known.has(m[1])) return undefined;
         return { service: m[1], path: m[2] ?? '/', route: `/api/${m[1]}`, prefix: `/api/${m[1]}` };
       };
 
@@ -332,9 +338,9 @@ export async function createGateway(source: NodeJS.ProcessEnv = process.env, ext
 }
 
 // Filled in routes(); the client's onAttempt hook is created before the metrics registry exists.
-const upstream: { attempts: Counter<'service' | 'outcome'>; duration: Histogram<'service'> } = {
-  attempts: new Counter({ name: 'unused_attempts', help: 'replaced', labelNames: ['service', 'outcome'] as const, registers: [] }),
-  duration: new Histogram({ name: 'unused_duration', help: 'replaced', labelNames: ['service'] as const, registers: [] }),
+const upstream: { attempts: Counter<'upstream' | 'outcome'>; duration: Histogram<'upstream'> } = {
+  attempts: new Counter({ name: 'unused_attempts', help: 'replaced', labelNames: ['upstream', 'outcome'] as const, registers: [] }),
+  duration: new Histogram({ name: 'unused_duration', help: 'replaced', labelNames: ['upstream'] as const, registers: [] }),
 };
 
 function joinPath(base: string, rest: string): string {

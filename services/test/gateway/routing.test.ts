@@ -85,11 +85,24 @@ describe('routing from the registry', () => {
     expect(open.headers.get('retry-after')).toBe('1');
     expect(await open.json()).toMatchObject({ error: 'service_unavailable', service: name, message: expect.stringContaining('temporarily unavailable') });
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
-    expect(metrics).toContain(`gateway_breaker_state{service="${name}"} 2`);
+    expect(metrics).toMatch(new RegExp(`gateway_breaker_state\\{upstream="${name}",service="gateway-[0-9a-f]+"\\} 2`));
+    expect(metrics).toMatch(new RegExp(`gateway_upstream_attempts_total\\{upstream="${name}",outcome="status_500",service="gateway-[0-9a-f]+"\\} [5-9]`));
+    expect(metrics).toMatch(new RegExp(`gateway_requests_total\\{route="/api/${name}",upstream="${name}",status="503"`));
     e.faults.status = 0;
     // Half-open after BREAKER_RESET_MS (1 s): one probe succeeds and the circuit closes.
     await eventually(async () => (await call(`/api/${name}/`)).status === 200, 4000, 'recovered');
     expect((await call(`/api/${name}/`)).status).toBe(200);
+  });
+
+  it('answers 503 once every instance of a service is gone', async () => {
+    const name = unique('svc');
+    const e = await echo(name);
+    await eventually(async () => (await call(`/api/${name}/`)).status === 200, 2000, 'routable');
+    await e.stop();
+    await eventually(() => gw.svc.ctx.registry!.instances(name).length === 0, 2000, 'gone');
+    const res = await call(`/api/${name}/`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ error: 'service_unavailable', service: name });
   });
 
   it('answers 404 for an unknown service and 503 for a routed service with no instance', async () => {
