@@ -17,6 +17,8 @@ export interface HttpMetrics {
 /**
  * A registry per service (not the prom-client global one, so tests can run several services in one
  * process) with Node process metrics and the HTTP request counter + latency histogram per route.
+ * Every series carries the default label `service`: do not name a label of your own `service`
+ * (it would silently replace it); the gateway uses `upstream` for the service it calls.
  */
 export function createMetrics(labels: { service: string; instance?: string }, withDefaults = true): HttpMetrics {
   const registry = new Registry();

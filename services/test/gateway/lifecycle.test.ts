@@ -111,5 +111,15 @@ describe('instance lifecycle in the registry', () => {
     await gw.setting('public-paths', [`/api/${name}/**`]);
     expect((await fetch(`${gw.url}/api/${name}/`)).status).toBe(200);
     await engines('start', 'etcd', '1');
-  }, 60_000);
+
+    // Each member in turn (one of them carries the gateway's watch stream, which must move).
+    for (const member of ['2', '3']) {
+      await engines('kill', 'etcd', member);
+      const more = await startEcho(name);
+      cleanups.push(() => more.stop());
+      await eventually(() => gw.svc.ctx.registry!.instances(name).some((i) => i.id === more.instance.id), 8000, `discovery with etcd ${member} down`);
+      await engines('start', 'etcd', member);
+    }
+    expect(gw.svc.ctx.registry!.instances(name).map((i) => i.id)).toEqual(expect.arrayContaining([before.instance.id, after.instance.id]));
+  }, 90_000);
 });
