@@ -2,13 +2,18 @@ import { App } from 'aws-cdk-lib';
 import { PlatformConfig } from './config';
 import { ClusterStack } from './stacks/cluster-stack';
 import { DataStack } from './stacks/data-stack';
+import { EdgeStack } from './stacks/edge-stack';
 import { NetworkStack } from './stacks/network-stack';
+import { WafStack } from './stacks/waf-stack';
 
 /** The stacks of one environment, as typed objects for tests and extensions. */
 export interface Platform {
   readonly network: NetworkStack;
   readonly data: DataStack;
   readonly cluster: ClusterStack;
+  /** CloudFront web ACL, always in us-east-1. */
+  readonly waf: WafStack;
+  readonly edge: EdgeStack;
 }
 
 /** Instantiates every stack of one environment in `app`. Stack names: `<app>-<env>-<part>`. */
@@ -22,5 +27,14 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     workloadsSecurityGroup: network.workloadsSecurityGroup,
     description: `${config.appName} ${config.envName}: EKS ${config.cluster.kubernetesVersion}, nodes, add-ons, load balancer controller`,
   });
-  return { network, data, cluster };
+  const waf = new WafStack(app, name('waf'), { config, description: `${config.appName} ${config.envName}: CloudFront web ACL (us-east-1)` });
+  const edge = new EdgeStack(app, name('edge'), {
+    config,
+    vpc: network.vpc,
+    buckets: data.buckets,
+    clusterSecurityGroup: cluster.clusterSecurityGroup,
+    webAclArn: waf.webAcl.arn,
+    description: `${config.appName} ${config.envName}: CloudFront, WAF attachment, CloudFront-only sticky ALB`,
+  });
+  return { network, data, cluster, waf, edge };
 }
