@@ -145,6 +145,7 @@ export function configProblems(c: PlatformConfig): string[] {
       'must be an ACM certificate ARN in us-east-1 when edge.domainName is set', e.cdnCertificateArn);
   }
   if (e.albCertificateArn !== undefined) {
+    field('edge.domainName', e.domainName !== undefined, 'must be set when edge.albCertificateArn is (CloudFront checks the ALB certificate against the viewer host name)', e.domainName);
     field('edge.albCertificateArn', str(e.albCertificateArn) && /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/.test(e.albCertificateArn),
       'must be an ACM certificate ARN', e.albCertificateArn);
   }

@@ -32,6 +32,10 @@ export interface Finding {
  * (empty when the app is clean). Reads the validation report the CDK writes.
  */
 export function rulePackFindings(app: App): Finding[] {
+  // A second synth returns the cached assembly without validating: refuse rather than report [].
+  if (fs.existsSync(path.join(app.outdir, 'manifest.json'))) {
+    throw new Error('rulePackFindings: the app was already synthesized (e.g. by Template.fromStack); call it first');
+  }
   addRulePacks(app);
   try {
     app.synth();
