@@ -59,6 +59,7 @@ export class RegistryClient extends EventEmitter {
   private closed = false;
   private reRegistering = false;
   private readonly table: Table = new Map();
+  private readonly snapshots = new Map<string, ServiceInstance[]>();
   private readonly configs = new Map<string, Map<string, string>>();
   private readonly watchers: Watcher[] = [];
   private discovering?: Promise<void>;
@@ -156,6 +157,7 @@ export class RegistryClient extends EventEmitter {
       this.servicesPrefix,
       (kvs) => {
         this.table.clear();
+        this.snapshots.clear();
         for (const [key, value] of kvs) this.applyInstance(key, value);
         for (const service of this.table.keys()) this.emit('change', service);
       },
@@ -170,6 +172,7 @@ export class RegistryClient extends EventEmitter {
   private applyInstance(key: string, value: string | undefined): string | undefined {
     const [service, id] = key.slice(this.servicesPrefix.length).split('/');
     if (!service || !id) return undefined;
+    this.snapshots.delete(service);
     let instances = this.table.get(service);
     if (value === undefined) {
       instances?.delete(id);
@@ -185,10 +188,16 @@ export class RegistryClient extends EventEmitter {
     return service;
   }
 
-  /** Instances of `service` known now (empty when none or before {@link discover}). */
+  /** Instances of `service` known now (empty when none or before {@link discover}). Do not mutate. */
   instances(service: string): ServiceInstance[] {
-    const instances = this.table.get(service);
-    return instances ? [...instances.values()] : [];
+    // A snapshot array per service, rebuilt only after a change: the request path allocates nothing.
+    let list = this.snapshots.get(service);
+    if (!list) {
+      const instances = this.table.get(service);
+      list = instances ? [...instances.values()] : [];
+      this.snapshots.set(service, list);
+    }
+    return list;
   }
 
   /** Names of services with at least one instance. */

@@ -132,6 +132,7 @@ const HOP_BY_HOP = new Set([
 ]);
 
 interface Target {
+  readonly key: string;
   readonly origin: string;
   readonly pool: Pool;
   readonly breaker: CircuitBreaker<[() => Promise<ServiceResponse>], ServiceResponse>;
@@ -148,6 +149,7 @@ interface Target {
  */
 export class ServiceClient {
   private readonly targets = new Map<string, Target>();
+  private readonly byInstance = new WeakMap<ServiceInstance, Target>();
   private readonly rr = new Map<string, number>();
   private readonly timeoutMs: number;
   private readonly retries: number;
@@ -298,6 +300,12 @@ export class ServiceClient {
   }
 
   private target(instance: ServiceInstance): Target {
+    // Instance records are immutable and replaced on change, so the object itself caches its target.
+    const cached = this.byInstance.get(instance);
+    if (cached && this.targets.get(cached.key) === cached) {
+      cached.lastUsed = Date.now();
+      return cached;
+    }
     const key = targetKey(instance);
     let t = this.targets.get(key);
     if (!t) {
@@ -319,10 +327,11 @@ export class ServiceClient {
         keepAliveTimeout: 30_000,
         connect: { timeout: Math.min(this.timeoutMs, 2000) },
       });
-      t = { origin, pool, breaker, inflight: 0, weightCurrent: 0, lastUsed: Date.now() };
+      t = { key, origin, pool, breaker, inflight: 0, weightCurrent: 0, lastUsed: Date.now() };
       this.targets.set(key, t);
     }
     t.lastUsed = Date.now();
+    this.byInstance.set(instance, t);
     return t;
   }
 
@@ -364,8 +373,8 @@ export class ServiceClient {
           signal: request.signal,
         });
         const response: ServiceResponse = { statusCode: r.statusCode, headers: r.headers, body: r.body, instance, attempts };
+        // The body emits close once read to the end, destroyed, or dumped.
         r.body.once('close', release);
-        r.body.once('end', release);
         if (this.failureStatuses.has(r.statusCode)) throw new FailureStatusError(response);
         return response;
       });
