@@ -19,7 +19,12 @@ for (const env of envs) {
     const out = path.join(root, 'bench', 'out', `cdk.out-${env}`);
     fs.rmSync(out, { recursive: true, force: true });
     const start = process.hrtime.bigint();
-    execFileSync('npx', ['cdk', 'synth', '--quiet', '-c', `env=${env}`, '--output', out], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, npm_config_loglevel: 'error' } });
+    try {
+      execFileSync('npx', ['cdk', 'synth', '--quiet', '-c', `env=${env}`, '--output', out], { cwd: root, stdio: 'pipe', env: { ...process.env, npm_config_loglevel: 'error' } });
+    } catch (e) {
+      process.stderr.write(String(e.stderr ?? e));
+      process.exit(1);
+    }
     times.push(Number(process.hrtime.bigint() - start) / 1e9);
     const templates = fs.readdirSync(out).filter((f) => f.endsWith('.template.json'));
     if (i === 0) console.log(`${env}: ${templates.length} templates (${templates.join(', ')})`);
