@@ -12,6 +12,8 @@ const tsJest = ['ts-jest', { diagnostics: false }];
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Integration tests wait on real engines (failovers, lease TTLs); unit tests finish far sooner.
+  testTimeout: 60_000,
   projects: [
     {
       displayName: 'unit',
@@ -29,7 +31,6 @@ module.exports = {
       transform: { '^.+\\.ts$': tsJest },
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globals: { ENGINES },
-      testTimeout: 60_000,
     },
   ],
 };
