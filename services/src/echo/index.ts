@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { createService, readIdentity, type Service, type ServiceDefinition } from '../kit';
 
 /** Injected failure: while `status` is non-zero, every route but the probes answers it. */
@@ -16,8 +17,12 @@ export async function createEcho(overrides: Partial<ServiceDefinition> = {}, fau
     routes(app, ctx) {
       const respond = async (req: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
         if (faults.status) return reply.code(faults.status).send({ error: 'injected_failure', instance: ctx.instanceId });
-        const delay = Number((req.query as Record<string, string>).delay ?? 0);
+        const query = req.query as Record<string, string>;
+        const delay = Number(query.delay ?? 0);
         if (delay > 0) await new Promise((r) => setTimeout(r, Math.min(delay, 30_000)));
+        const bytes = Math.min(Number(query.bytes ?? 0), 64 * 1024 * 1024);
+        // `?bytes=N`: N bytes streamed without a content-length (chunked), for proxy tests.
+        if (bytes > 0) return reply.type('application/octet-stream').send(Readable.from(chunks(bytes)));
         return {
           instance: ctx.instanceId,
           method: req.method,
@@ -33,6 +38,11 @@ export async function createEcho(overrides: Partial<ServiceDefinition> = {}, fau
     },
     ...overrides,
   });
+}
+
+function* chunks(total: number): Generator<Buffer> {
+  const chunk = Buffer.alloc(16 * 1024, 0x61);
+  for (let sent = 0; sent < total; sent += chunk.length) yield chunk.subarray(0, Math.min(chunk.length, total - sent));
 }
 
 export async function start(): Promise<void> {

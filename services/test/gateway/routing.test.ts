@@ -44,6 +44,16 @@ describe('routing from the registry', () => {
     expect(Number(length)).toBeGreaterThan(0);
   });
 
+  it('streams a large unsized upstream body through', async () => {
+    const name = unique('svc');
+    await echo(name);
+    await eventually(async () => (await call(`/api/${name}/`)).status === 200, 2000, 'routable');
+    const res = await call(`/api/${name}/file?bytes=300000`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('transfer-encoding')).toBe('chunked');
+    expect((await res.arrayBuffer()).byteLength).toBe(300_000);
+  });
+
   it('round-robins across two instances', async () => {
     const name = unique('svc');
     const [a, b] = [await echo(name), await echo(name)];
