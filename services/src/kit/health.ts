@@ -14,14 +14,17 @@ export interface ReadinessReport {
  * within `timeoutMs`.
  */
 export class Health {
-  private readonly checks = new Map<string, ReadinessCheck>();
+  private readonly checks = new Map<string, { check: ReadinessCheck; critical: boolean }>();
   private draining = false;
 
   constructor(private readonly timeoutMs = 1000) {}
 
-  /** Adds (or replaces) a named readiness check. */
-  addCheck(name: string, check: ReadinessCheck): this {
-    this.checks.set(name, check);
+  /**
+   * Adds (or replaces) a named readiness check. A non-critical one is reported in `/readyz` but
+   * does not make the instance unready (a dependency whose outage the instance rides out).
+   */
+  addCheck(name: string, check: ReadinessCheck, options: { critical?: boolean } = {}): this {
+    this.checks.set(name, { check, critical: options.critical ?? true });
     return this;
   }
 
@@ -37,11 +40,11 @@ export class Health {
   async readiness(): Promise<ReadinessReport> {
     const results: Record<string, string> = {};
     await Promise.all(
-      [...this.checks].map(async ([name, check]) => {
+      [...this.checks].map(async ([name, { check }]) => {
         results[name] = await runCheck(check, this.timeoutMs);
       }),
     );
-    const ok = Object.values(results).every((r) => r === 'ok');
+    const ok = [...this.checks].every(([name, { critical }]) => !critical || results[name] === 'ok');
     return { ready: ok && !this.draining, shuttingDown: this.draining, checks: results };
   }
 }

@@ -194,7 +194,9 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
     return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  if (registry) health.addCheck('etcd', () => registry.ping());
+  // Reported, not critical: with etcd down an instance keeps serving from its discovery table and
+  // re-registers when etcd is back; failing readiness would turn an etcd outage into a full one.
+  if (registry) health.addCheck('etcd', () => registry.ping(), { critical: false });
   for (const [name, check] of Object.entries(def.checks ?? {})) health.addCheck(name, check);
 
   const ctx: ServiceContext = { name: def.name, instanceId, config, log, metrics, health, registry, client, shutdown };

@@ -61,4 +61,9 @@ describe('Health', () => {
     expect(report.ready).toBe(false);
     expect(report.checks).toEqual({ ok: 'ok', down: 'connect ECONNREFUSED', slow: 'timed out after 100 ms' });
   });
+
+  it('reports a non-critical check without failing readiness', async () => {
+    const health = new Health(100).addCheck('etcd', () => false, { critical: false }).addCheck('db', () => true);
+    expect(await health.readiness()).toEqual({ ready: true, shuttingDown: false, checks: { etcd: 'failed', db: 'ok' } });
+  });
 });
