@@ -144,6 +144,7 @@ test('MySQL or OpenSearch unreachable: friendly 503s, the process stays up and s
   );
   await down.start();
   try {
+    await eventually(async () => (await call(down.url, 'GET', '/readyz')).body.checks.redis === 'ok');
     const read = await call(down.url, 'GET', '/public/products/1234567890123');
     expect(read.status).toBe(503);
     expect(read.headers.get('retry-after')).toBe('2');

@@ -4,7 +4,8 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import type { Service } from '../src/kit';
 import { createUserService } from '../src/user';
 import { freshDatabase, uniqueName, type TestDatabase } from './data-engines';
-import { call, inProcess, serviceEnv, spawnService } from './data-services';
+import { call, eventually, inProcess, serviceEnv, spawnService } from './data-services';
+import { deadPort } from './support/http';
 
 let db: TestDatabase;
 let svc: Service;
@@ -109,5 +110,23 @@ test('a session survives the death (SIGKILL) of the instance that created it', a
     await expect(jwtVerify(token.body.token, createLocalJWKSet(keys))).resolves.toBeDefined();
   } finally {
     await Promise.all([a.kill('SIGKILL'), b.kill('SIGKILL')]);
+  }
+});
+
+test('Redis Cluster unreachable: login answers a friendly 503 quickly and the service stays up', async () => {
+  const { email, password } = await signup();
+  const down = await inProcess(() => createUserService(), serviceEnv(db.settings.database, { REGISTRY_ENABLED: 'false', REDIS_CLUSTER_NODES: `127.0.0.1:${await deadPort()}` }), false);
+  await down.start();
+  try {
+    await eventually(async () => (await call(down.url, 'GET', '/readyz')).body.checks.mysql === 'ok');
+    const started = Date.now();
+    const res = await call(down.url, 'POST', '/public/login', { body: { email, password } });
+    expect(res.status).toBe(503);
+    expect(res.body.message).toContain('redis');
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect((await call(down.url, 'GET', '/healthz')).status).toBe(200);
+    expect((await call(down.url, 'GET', '/readyz')).body.checks.redis).not.toBe('ok');
+  } finally {
+    await down.stop();
   }
 });

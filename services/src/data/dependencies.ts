@@ -63,7 +63,7 @@ function startupTask(ctx: ServiceContext, name: string, work: () => Promise<void
         return;
       } catch (err) {
         ctx.log.warn({ err: (err as Error).message, attempt }, `${name} failed; retrying`);
-        await new Promise((r) => setTimeout(r, Math.min(500 * attempt, 5000)));
+        await new Promise((r) => setTimeout(r, Math.min(500 * attempt, 5000)).unref());
       }
     }
   })();
@@ -101,9 +101,14 @@ export function connectRedis(ctx: ServiceContext): Cluster {
     username: ctx.config.REDIS_USERNAME,
     password: ctx.config.REDIS_PASSWORD,
     commandTimeoutMs: 1000,
-    // An auto-pipelined batch that meets a MOVED after a failover hands the error to the caller
-    // instead of following it; business writes (locks, carts, stream acks) must not see that.
-    clusterOptions: { enableAutoPipelining: false },
+    clusterOptions: {
+      // An auto-pipelined batch that meets a MOVED after a failover hands the error to the caller
+      // instead of following it; business writes (locks, carts, stream acks) must not see that.
+      enableAutoPipelining: false,
+      // While the cluster is unreachable a queued command waits forever (the command timeout
+      // starts only when it is sent): fail at once instead, so the request gets its 503.
+      enableOfflineQueue: false,
+    },
   });
   redis.on('error', (err) => ctx.log.warn({ err: err.message }, 'redis error'));
   ctx.health.addCheck('redis', async () => {

@@ -2,6 +2,7 @@
  * What a one-shot job process needs: kit config, a JSON logger, MySQL (migrated), Redis Cluster;
  * everything closed at the end so the process exits by itself, with code 0 only on success.
  */
+import { once } from 'node:events';
 import { hostname } from 'node:os';
 import { createLogger, createRedisCluster, loadKitConfig, type Cluster, type Logger } from '../kit';
 import { createMysqlPool, mysqlSettingsFromEnv, type Pool } from '../data/mysql';
@@ -15,6 +16,22 @@ export interface JobContext {
   readonly instance: string;
   /** Resolves when SIGTERM/SIGINT arrives (long-running modes stop on it). */
   readonly stopping: Promise<void>;
+}
+
+/** A queued command would wait forever for an unreachable cluster: fail the job instead. */
+async function clusterReady(redis: Cluster, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      once(redis, 'ready'),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`Redis Cluster not reachable within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export async function runJob(name: string, work: (ctx: JobContext) => Promise<unknown>, source: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -38,6 +55,7 @@ export async function runJob(name: string, work: (ctx: JobContext) => Promise<un
   });
   const started = Date.now();
   try {
+    await clusterReady(redis, 15_000);
     await ensureSchema(pool, settings);
     const result = await work({ log, pool, redis, instance, stopping });
     log.info({ result, ms: Date.now() - started }, `${name} finished`);
