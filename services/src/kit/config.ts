@@ -130,6 +130,8 @@ export const kitSpec = {
   CLIENT_TIMEOUT_MS: env.int({ default: 5000, min: 1 }),
   CLIENT_RETRIES: env.int({ default: 2, min: 0, max: 10 }),
   BODY_LIMIT_BYTES: env.int({ default: 1_048_576, min: 1 }),
+  /** How often readiness is checked to leave / rejoin the registry, ms (0: register once at start). */
+  READINESS_POLL_MS: env.int({ default: 5000, min: 0 }),
   /** After the lease is revoked, time for watchers (gateways) to drop this instance, ms. */
   SHUTDOWN_GRACE_MS: env.int({ default: 1000, min: 0 }),
   /** Upper bound on waiting for in-flight requests, ms. */

@@ -130,8 +130,14 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
   let inflight = 0;
   let url = '';
   let instance: ServiceInstance | undefined;
+  const publish = registry !== undefined && def.register !== false;
+  let listed = false;
+  let readinessTimer: NodeJS.Timeout | undefined;
   const shutdown = new GracefulShutdown({
-    deregister: async () => registry?.deregister(),
+    deregister: async () => {
+      clearInterval(readinessTimer);
+      await registry?.deregister();
+    },
     markNotReady: () => health.startShutdown(),
     inflight: () => inflight,
     closeServer: () => app.close(),
@@ -206,6 +212,21 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
   }
   await def.routes(app, ctx);
 
+  async function followReadiness(): Promise<void> {
+    if (!instance || !registry || shutdown.started) return;
+    const report = await health.readiness();
+    if (shutdown.started) return;
+    if (!report.ready && listed) {
+      listed = false;
+      await registry.deregister();
+      log.warn({ checks: report.checks }, 'not ready: left the registry until ready again');
+    } else if (report.ready && !listed) {
+      await registry.register(instance);
+      listed = true;
+      log.info('ready: registered');
+    }
+  }
+
   return {
     app,
     ctx,
@@ -231,8 +252,25 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
         metadata: def.metadata ?? {},
         startedAt: new Date().toISOString(),
       };
-      if (registry && def.register !== false) await registry.register(instance);
-      log.info({ url, registered: Boolean(registry && def.register !== false) }, 'service started');
+      if (publish) {
+        // Registration follows readiness: an instance whose critical checks fail leaves the
+        // registry (gateways stop routing to it at once) and comes back when they pass again.
+        if (config.READINESS_POLL_MS === 0 || (await health.readiness()).ready) {
+          await registry!.register(instance);
+          listed = true;
+        }
+        if (config.READINESS_POLL_MS > 0) {
+          let polling = false;
+          readinessTimer = setInterval(() => {
+            if (polling) return;
+            polling = true;
+            followReadiness()
+              .catch((err) => log.warn({ err: (err as Error).message }, 'readiness poll failed'))
+              .finally(() => (polling = false));
+          }, config.READINESS_POLL_MS).unref();
+        }
+      }
+      log.info({ url, registered: listed }, 'service started');
       return instance;
     },
     stop: () => shutdown.run('stop'),

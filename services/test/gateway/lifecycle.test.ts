@@ -81,6 +81,20 @@ describe('instance lifecycle in the registry', () => {
     expect(statuses.get(200)).toBeGreaterThan(50);
   }, 40_000);
 
+  it('leaves the registry while a critical readiness check fails, and comes back', async () => {
+    const name = unique('svc');
+    let dbUp = true;
+    const e = await startEcho(name, { READINESS_POLL_MS: '200' }, { db: () => dbUp });
+    cleanups.push(() => e.stop());
+    await eventually(() => gw.svc.ctx.registry!.instances(name).length === 1, 1000, 'registered');
+    dbUp = false;
+    await eventually(() => gw.svc.ctx.registry!.instances(name).length === 0, 2000, 'left while not ready');
+    const res = await fetch(`${gw.url}/api/${name}/`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(503);
+    dbUp = true;
+    await eventually(() => gw.svc.ctx.registry!.instances(name).length === 1, 2000, 'back when ready');
+  });
+
   it('registers again when its lease is lost', async () => {
     const name = unique('svc');
     const e = await startEcho(name);

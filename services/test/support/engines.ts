@@ -47,9 +47,13 @@ export function serviceEnv(extra: Record<string, string> = {}): NodeJS.ProcessEn
 }
 
 /** An in-process echo instance registered as `name`. */
-export async function startEcho(name: string, extra: Record<string, string> = {}): Promise<Service & { instance: ServiceInstance; faults: EchoFaults }> {
+export async function startEcho(
+  name: string,
+  extra: Record<string, string> = {},
+  checks: Record<string, () => boolean> = {},
+): Promise<Service & { instance: ServiceInstance; faults: EchoFaults }> {
   const faults: EchoFaults = { status: 0 };
-  const svc = await createEcho({ name, config: loadKitConfig(serviceEnv(extra)), logDestination: new MemoryLog() }, faults);
+  const svc = await createEcho({ name, config: loadKitConfig(serviceEnv(extra)), logDestination: new MemoryLog(), checks }, faults);
   const instance = await svc.start();
   return Object.assign(svc, { instance, faults });
 }
