@@ -61,11 +61,20 @@ export interface PlatformClusterProps {
    * @default CapacityType.ON_DEMAND
    */
   readonly capacityType?: eks.CapacityType;
-  /** @default 2 */
+  /**
+   * Node group minimum size.
+   * @default 2
+   */
   readonly minNodes?: number;
-  /** @default 6 */
+  /**
+   * Node group maximum size.
+   * @default 6
+   */
   readonly maxNodes?: number;
-  /** @default minNodes */
+  /**
+   * Node group size at creation (later owned by the autoscaler).
+   * @default minNodes
+   */
   readonly desiredNodes?: number;
   /**
    * Root volume per node in GiB (gp3, encrypted).

@@ -85,6 +85,8 @@ export class SearchDomain extends Construct {
   readonly encryptionKey: kms.IKey;
   readonly logsKey: EncryptionKey;
   readonly logGroup: logs.LogGroup;
+  /** Lets the OpenSearch service write into logGroup. */
+  readonly logsResourcePolicy: logs.CfnResourcePolicy;
   /** HTTPS endpoint host (no scheme). */
   readonly endpoint: string;
 
@@ -111,7 +113,7 @@ export class SearchDomain extends Construct {
     this.logGroup = this.logsKey.logGroup(this, 'Logs', { retention, removalPolicy });
     acknowledgeShortRetention(this.logGroup, retention);
     // Written here instead of by the domain's custom resource: no Lambda, no wildcard role.
-    new logs.CfnResourcePolicy(this, 'LogsPolicy', {
+    this.logsResourcePolicy = new logs.CfnResourcePolicy(this, 'LogsPolicy', {
       policyName: `${stack.stackName}-${this.node.addr}`.slice(0, 255),
       policyDocument: stack.toJsonString({
         Version: '2012-10-17',

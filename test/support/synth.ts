@@ -40,7 +40,7 @@ export function rulePackFindings(app: App): Finding[] {
   try {
     app.synth();
   } catch (e) {
-    if (!/Validation failed/.test(String(e))) throw e;
+    if (!/Validation failed|ValidationFailed/.test(String(e))) throw e;
   }
   const report = path.join(app.outdir, 'validation-report.json');
   if (!fs.existsSync(report)) return [];
