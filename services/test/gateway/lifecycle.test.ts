@@ -24,7 +24,7 @@ afterAll(async () => {
 const ids = (service: string) => watcher.instances(service).map((i) => i.id);
 
 describe('instance lifecycle in the registry', () => {
-  it('a process registers and is routable within 1 s; after SIGKILL it disappears within one TTL', async () => {
+  it('a process registers and is routable within 1 s; after SIGKILL it disappears when its lease expires (one TTL + etcd slack)', async () => {
     const name = unique('svc');
     const spawnedAt = Date.now();
     const p = await spawnEcho(name);
@@ -34,9 +34,12 @@ describe('instance lifecycle in the registry', () => {
     expect(routable).toBeLessThan(1000);
     expect(listening - spawnedAt).toBeLessThan(20_000);
     p.child.kill('SIGKILL');
-    const killedAt = Date.now();
-    await eventually(() => ids(name).length === 0, (TTL_SECONDS + 1.5) * 1000, 'gone after SIGKILL');
-    expect(Date.now() - killedAt).toBeLessThanOrEqual((TTL_SECONDS + 1.5) * 1000);
+    // The key goes when the lease expires: one TTL after the last keep-alive. Slack on top: etcd
+    // checks expiry every 500 ms, and on a loaded machine (seen: applies taking > 1 s) or after a
+    // leader change (which renews every lease) it comes later.
+    const bound = (TTL_SECONDS + 3) * 1000;
+    const goneIn = await eventually(() => ids(name).length === 0, bound, 'gone after SIGKILL');
+    expect(goneIn).toBeLessThanOrEqual(bound);
   }, 40_000);
 
   it('after SIGTERM it is gone at once, exits 0, and a steady load through the gateway sees no failed request', async () => {
