@@ -248,7 +248,18 @@ export async function createGateway(source: NodeJS.ProcessEnv = process.env, ext
             identity = await verifier.verify(authorization);
           } catch (err) {
             if (!(err instanceof AuthError)) throw err;
-            reply.header('www-authenticate', `Bearer error="${err.reason === 'missing_token' ? 'invalid_request' : 'invalid_token'}", error_description="${err.message}"`);
+            // Rejected requests still count against the client's IP, so guessing tokens is limited too.
+            const ipRule = s.source.rateLimits.ip;
+            if (limiter && ipRule) {
+              const d = await limiter.hit([{ key: `ip:${req.ip}`, rule: ipRule }]).catch(() => undefined);
+              if (d && !d.allowed) {
+                setLimitHeaders(reply, d);
+                reply.header('retry-after', d.resetSeconds);
+                return reject(req, reply, 429, 'rate_limited', `Too many requests. Retry in ${d.resetSeconds} s.`, { retryAfter: d.resetSeconds });
+              }
+            }
+            const description = err.message.replace(/["\\]/g, "'");
+            reply.header('www-authenticate', `Bearer error="${err.reason === 'missing_token' ? 'invalid_request' : 'invalid_token'}", error_description="${description}"`);
             return reject(req, reply, 401, err.reason, err.message);
           }
         } else if (authorization) {

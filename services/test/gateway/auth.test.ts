@@ -56,7 +56,7 @@ describe('JWT rejection matrix', () => {
     const { status, body, wwwAuthenticate } = await get(await authorization());
     expect(status).toBe(401);
     expect(body).toMatchObject({ error: reason, message: expect.any(String), requestId: expect.any(String) });
-    expect(wwwAuthenticate).toMatch(/^Bearer error="invalid_(request|token)"/);
+    expect(wwwAuthenticate).toMatch(/^Bearer error="invalid_(request|token)", error_description="[^"]*"$/);
   });
 
   it('drops forged identity headers, with or without a token', async () => {

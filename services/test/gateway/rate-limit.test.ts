@@ -72,6 +72,18 @@ describe('distributed rate limiting (Redis Cluster)', () => {
     expect(logins).toEqual([200, 200, 429]);
   });
 
+  it('counts rejected (401) requests against the IP, so token guessing gets 429', async () => {
+    const gw = await gateway();
+    await gw.setting('rate-limits', { ip: { limit: 3, windowSeconds: 3600 } });
+    const statuses = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${gw.url}/api/${service}/x`, { headers: { authorization: 'Bearer a.b.c' } });
+      statuses.push(res.status);
+      if (res.status === 429) expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+  });
+
   it('fails open when Redis is unreachable (by default), closed when configured', async () => {
     const gw = await gateway({ REDIS_CLUSTER_NODES: `127.0.0.1:${await deadPort()}` });
     const open = await hit(gw);
