@@ -1,4 +1,5 @@
 import { runOrderTimeout, shardFromEnv } from '../src/jobs/order-timeout';
+import { ORDER_STREAM } from '../src/order/events';
 import { getOrder, placeOrder } from '../src/order/orders-store';
 import { freshDatabase, seedProduct, stockOf, testRedis, type TestDatabase } from './data-engines';
 
@@ -40,4 +41,21 @@ test('the shard comes from the indexed Job variables, validated', () => {
   expect(shardFromEnv({ JOB_COMPLETION_INDEX: '2', JOB_COMPLETIONS: '3' })).toEqual({ index: 2, count: 3 });
   expect(() => shardFromEnv({ JOB_COMPLETION_INDEX: '3', JOB_COMPLETIONS: '3' })).toThrow(/JOB_COMPLETION_INDEX/);
   expect(() => shardFromEnv({ JOB_COMPLETIONS: '0' })).toThrow(/JOB_COMPLETIONS/);
+});
+
+test('an order event that could not be published at checkout is relayed once by shard 0', async () => {
+  const product = await seedProduct(db.pool, 5);
+  // placeOrder commits the order with its outbox row; nobody publishes it (Redis was "down").
+  const order = await placeOrder(db.pool, 77, [{ productId: product, quantity: 1, priceCents: 10 }]);
+  await db.pool.execute('UPDATE event_outbox SET created_at = NOW(3) - INTERVAL 1 MINUTE WHERE id = ?', [order.eventId]);
+  const announced = async () =>
+    (await redis.xrevrange(ORDER_STREAM, '+', '-', 'COUNT', 5000)).filter(([, f]) => {
+      const data = JSON.parse(f[f.indexOf('data') + 1]) as { orderId: number };
+      return f[f.indexOf('type') + 1] === 'order.created' && data.orderId === order.id;
+    }).length;
+  expect(await announced()).toBe(0);
+  expect((await runOrderTimeout({ pool: db.pool, redis, shard: { index: 1, count: 2 } })).relayed).toBe(0);
+  expect((await runOrderTimeout({ pool: db.pool, redis, shard: { index: 0, count: 2 } })).relayed).toBe(1);
+  expect((await runOrderTimeout({ pool: db.pool, redis, shard: { index: 0, count: 2 } })).relayed).toBe(0);
+  expect(await announced()).toBe(1);
 });

@@ -10,17 +10,20 @@ import { call, eventually, inProcess, serviceEnv } from './data-services';
 let db: TestDatabase;
 let catalog: Service;
 let order: Service;
+let catalogName: string;
 const redis = testRedis();
 const userBase = 1_000_000 + Math.floor(Math.random() * 1_000_000_000);
 const as = (userId: number) => ({ 'x-user-id': String(userId) });
 
 beforeAll(async () => {
   db = await freshDatabase('order');
-  const env = serviceEnv(db.settings.database, { SEARCH_INDEX_ALIAS: uniqueName('orders-test-products').toLowerCase() });
-  catalog = await inProcess(() => createCatalogService(), env);
+  // A registry name of its own, so no other test file's catalog (another database) is discovered.
+  catalogName = uniqueName('catalog').toLowerCase();
+  const env = serviceEnv(db.settings.database, { SEARCH_INDEX_ALIAS: uniqueName('orders-test-products').toLowerCase(), CATALOG_SERVICE: catalogName });
+  catalog = await inProcess(() => createCatalogService({ name: catalogName }), env);
   order = await inProcess(() => createOrderService(), env);
   // Checkout finds catalog through the etcd registry, as in the cluster.
-  await eventually(async () => order.ctx.registry!.instances('catalog').some((i) => i.port === Number(new URL(catalog.url).port)));
+  await eventually(async () => order.ctx.registry!.instances(catalogName).some((i) => i.port === Number(new URL(catalog.url).port)));
 });
 afterAll(async () => {
   await order?.stop();
@@ -94,10 +97,10 @@ test('catalog unreachable: checkout answers a friendly 503 and the order service
   const me = userBase + 200;
   await call(order.url, 'PUT', `/cart/items/${productId}`, { headers: as(me), body: { quantity: 1 } });
   await catalog.stop();
-  await eventually(async () => order.ctx.registry!.instances('catalog').length === 0);
+  await eventually(async () => order.ctx.registry!.instances(catalogName).length === 0);
   const res = await call(order.url, 'POST', '/checkout', { headers: as(me) });
   expect(res.status).toBe(503);
-  expect(res.body).toMatchObject({ error: 'service_unavailable', message: 'The catalog service is unavailable right now. Please try again in a moment.' });
+  expect(res.body).toMatchObject({ error: 'service_unavailable', message: `The ${catalogName} service is unavailable right now. Please try again in a moment.` });
   expect((await call(order.url, 'GET', '/healthz')).status).toBe(200);
   expect((await call(order.url, 'GET', '/cart', { headers: as(me) })).body.items).toHaveLength(1);
   expect(await stockOf(db.pool, productId)).toBe(5);

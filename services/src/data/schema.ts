@@ -74,6 +74,21 @@ export const migrations: readonly Migration[] = [
        ) ENGINE=InnoDB`,
     ],
   },
+  {
+    version: 4,
+    name: 'event outbox',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS event_outbox (
+         id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+         stream VARCHAR(100) NOT NULL,
+         type VARCHAR(100) NOT NULL,
+         payload TEXT NOT NULL,
+         created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+         published_at TIMESTAMP(3) NULL,
+         KEY ix_outbox_pending (published_at, created_at)
+       ) ENGINE=InnoDB`,
+    ],
+  },
 ];
 
 /** Creates the database where the user may (local engines; in AWS it exists), then migrates. */

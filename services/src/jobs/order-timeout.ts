@@ -8,9 +8,8 @@
 import type { RedisClient } from '../data/redis-lock';
 import { runJob } from './runtime';
 import type { Pool } from '../data/mysql';
-import { publishEvent } from '../data/streams';
+import { publishOutbox, relayOutbox, pruneOutbox } from '../data/outbox';
 import { cancelPendingOrder, expiredPendingOrderIds } from '../order/orders-store';
-import { ORDER_STREAM } from '../order/events';
 
 export interface Shard {
   index: number;
@@ -30,6 +29,8 @@ export function shardFromEnv(source: NodeJS.ProcessEnv = process.env): Shard {
 export interface OrderTimeoutResult {
   examined: number;
   cancelled: number;
+  /** Outbox events this run published for other writers that could not (shard 0 only). */
+  relayed: number;
 }
 
 export async function runOrderTimeout(opts: {
@@ -40,26 +41,27 @@ export async function runOrderTimeout(opts: {
   olderThanMs?: number;
 }): Promise<OrderTimeoutResult> {
   const olderThanMs = opts.olderThanMs ?? 30 * 60_000;
-  const result: OrderTimeoutResult = { examined: 0, cancelled: 0 };
+  const result: OrderTimeoutResult = { examined: 0, cancelled: 0, relayed: 0 };
   let afterId = 0;
   for (;;) {
     const ids = await expiredPendingOrderIds(opts.pool, olderThanMs, opts.shard, 200, afterId);
-    if (ids.length === 0) return result;
+    if (ids.length === 0) break;
     for (const id of ids) {
       result.examined++;
-      const restored = await cancelPendingOrder(opts.pool, id);
-      if (!restored) continue;
+      const cancelled = await cancelPendingOrder(opts.pool, id);
+      if (!cancelled) continue;
       result.cancelled++;
-      // Best effort: search-sync's nightly full reindex corrects the index if this is lost.
-      if (opts.redis) {
-        await publishEvent(opts.redis, ORDER_STREAM, 'order.cancelled', {
-          orderId: id,
-          items: restored.map((l) => ({ productId: l.productId, quantity: l.quantity })),
-        }).catch(() => undefined);
-      }
+      // Left in the outbox if Redis is down: the next run's relay publishes it.
+      if (opts.redis) await publishOutbox(opts.pool, opts.redis, [cancelled.eventId]).catch(() => undefined);
     }
     afterId = ids[ids.length - 1];
   }
+  // One shard relays what any writer committed but could not publish (Redis was down, or it died).
+  if (opts.redis && opts.shard.index === 0) {
+    result.relayed = await relayOutbox(opts.pool, opts.redis);
+    await pruneOutbox(opts.pool);
+  }
+  return result;
 }
 
 /** Entry of `SERVICE=order-timeout`: one pass over this pod's shard, then exit. */

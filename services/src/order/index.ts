@@ -7,15 +7,16 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createService, env, loadConfig, propagatedHeaders, readIdentity, ServiceHttpError, type Service, type ServiceDefinition } from '../kit';
 import { connectMysql, connectRedis, NotReadyError, withDependencyErrors } from '../data/dependencies';
 import { withLocks } from '../data/redis-lock';
-import { publishEvent } from '../data/streams';
+import { publishOutbox } from '../data/outbox';
 import { CartStore } from './cart';
-import { ORDER_STREAM } from './events';
 import { getOrder, listOrders, markPaid, OutOfStockError, placeOrder, type OrderLine } from './orders-store';
 
 export const orderSpec = {
   /** How long a checkout waits for the stock locks of its products. */
   CHECKOUT_LOCK_WAIT_MS: env.int({ default: 5000, min: 10, max: 60_000 }),
   CHECKOUT_LOCK_TTL_MS: env.int({ default: 10_000, min: 100, max: 60_000 }),
+  /** Registry name of the catalog service. */
+  CATALOG_SERVICE: env.string({ default: 'catalog', pattern: /^[a-z0-9_-]+$/ }),
 };
 
 const id = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
@@ -87,7 +88,7 @@ export async function createOrderService(overrides: Partial<ServiceDefinition> =
           const query = items.map((i) => `ids=${i.productId}`).join('&');
           let products: CatalogProduct[];
           try {
-            ({ products } = await ctx.client.json<{ products: CatalogProduct[] }>('catalog', {
+            ({ products } = await ctx.client.json<{ products: CatalogProduct[] }>(cfg.CATALOG_SERVICE, {
               path: `/public/products?${query}`,
               headers: propagatedHeaders(req.headers),
             }));
@@ -103,15 +104,14 @@ export async function createOrderService(overrides: Partial<ServiceDefinition> =
           try {
             // The locks keep concurrent checkouts of a product from piling onto the same InnoDB rows;
             // the conditional UPDATE inside placeOrder is what guarantees stock never goes negative.
-            const order = await withLocks(redis, lines.map((l) => stockLockKey(l.productId)), () => placeOrder(db, userId, lines), {
+            const { eventId, ...order } = await withLocks(redis, lines.map((l) => stockLockKey(l.productId)), () => placeOrder(db, userId, lines), {
               waitMs: cfg.CHECKOUT_LOCK_WAIT_MS,
               ttlMs: cfg.CHECKOUT_LOCK_TTL_MS,
             });
-            await publishEvent(redis, ORDER_STREAM, 'order.created', {
-              orderId: order.id,
-              userId,
-              items: order.items.map((l) => ({ productId: l.productId, quantity: l.quantity })),
-            }).catch((err: Error) => req.log.warn({ err: err.message, orderId: order.id }, 'order.created not published; nightly reindex will catch up'));
+            // Committed with the order; if this publish fails the order-timeout job's relay sends it.
+            await publishOutbox(db, redis, [eventId]).catch((err: Error) =>
+              req.log.warn({ err: err.message, orderId: order.id }, 'order.created left in the outbox for the relay'),
+            );
             await carts.clear(userId).catch(() => undefined);
             return reply.code(201).send({ order });
           } catch (err) {

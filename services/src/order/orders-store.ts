@@ -5,6 +5,8 @@
  */
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { inTransaction, type Pool, type PoolConnection } from '../data/mysql';
+import { addToOutbox } from '../data/outbox';
+import { ORDER_STREAM } from './events';
 
 export class OutOfStockError extends Error {
   constructor(readonly productId: number) {
@@ -54,7 +56,11 @@ export function normalizeLines(lines: readonly OrderLine[]): OrderLine[] {
   return [...byId.values()].sort((a, b) => a.productId - b.productId);
 }
 
-export async function placeOrder(pool: Pool, userId: number, lines: readonly OrderLine[]): Promise<Order> {
+/**
+ * Reserves the stock and writes the order and its `order.created` outbox event in one
+ * transaction; `eventId` is the outbox row to publish after commit (see data/outbox.ts).
+ */
+export async function placeOrder(pool: Pool, userId: number, lines: readonly OrderLine[]): Promise<Order & { eventId: number }> {
   const items = normalizeLines(lines);
   if (items.length === 0) throw new Error('an order needs at least one line');
   const totalCents = items.reduce((sum, l) => sum + l.quantity * l.priceCents, 0);
@@ -75,16 +81,22 @@ export async function placeOrder(pool: Pool, userId: number, lines: readonly Ord
       await conn.query('INSERT INTO order_items (order_id, product_id, quantity, price_cents) VALUES ?', [
         items.map((l) => [orderId, l.productId, l.quantity, l.priceCents]),
       ]);
-      return { id: orderId, userId, status: 'pending' as const, totalCents, createdAt: new Date().toISOString(), items };
+      const eventId = await addToOutbox(conn, ORDER_STREAM, 'order.created', {
+        orderId,
+        userId,
+        items: items.map((l) => ({ productId: l.productId, quantity: l.quantity })),
+      });
+      return { id: orderId, userId, status: 'pending' as const, totalCents, createdAt: new Date().toISOString(), items, eventId };
     }),
   );
 }
 
 /**
  * Cancels a pending order and puts its stock back, once: the status flip is conditional, so a
- * second caller (a retried job, another shard) changes nothing. Returns the restored lines.
+ * second caller (a retried job, another shard) changes nothing. Returns the restored lines and
+ * the `order.cancelled` outbox event written with them.
  */
-export async function cancelPendingOrder(pool: Pool, orderId: number): Promise<OrderLine[] | undefined> {
+export async function cancelPendingOrder(pool: Pool, orderId: number): Promise<{ items: OrderLine[]; eventId: number } | undefined> {
   return withDeadlockRetry(() =>
     inTransaction(pool, async (conn) => {
       const [res] = await conn.execute<ResultSetHeader>(
@@ -99,7 +111,11 @@ export async function cancelPendingOrder(pool: Pool, orderId: number): Promise<O
           l.productId,
         ]);
       }
-      return items;
+      const eventId = await addToOutbox(conn, ORDER_STREAM, 'order.cancelled', {
+        orderId,
+        items: items.map((l) => ({ productId: l.productId, quantity: l.quantity })),
+      });
+      return { items, eventId };
     }),
   );
 }
