@@ -7,7 +7,9 @@ import { createOpenSearchClient } from '../src/data/opensearch';
 import { ProductSearchIndex } from '../src/data/product-search';
 import { publishEvent } from '../src/data/streams';
 import { fullReindex, searchSyncConsumers, SEARCH_SYNC_GROUP } from '../src/jobs/search-sync';
+import { ORDER_STREAM, PRODUCT_STREAM } from '../src/order/events';
 import { engineEnv, freshDatabase, seedProduct, testRedis, uniqueName, type TestDatabase } from './data-engines';
+import { eventually } from './data-services';
 
 let db: TestDatabase;
 const redis = testRedis();
@@ -87,4 +89,25 @@ test('a consumer SIGKILLed mid-batch, restarted, applies every event exactly onc
   expect(indexed.size).toBe(20);
   for (const p of rows) expect(indexed.get(p.id)).toBe(p.version);
   await redis.del(stream);
+});
+
+test('follow mode (a long-running consumer) applies new events as they come and exits 0 on SIGTERM', async () => {
+  await index.ensure();
+  const child = spawn(process.execPath, ['-r', './test/support/ts-register.js', 'src/main.ts'], {
+    cwd: resolve(__dirname, '..'),
+    env: { ...engineEnv(), SERVICE: 'search-sync', SEARCH_SYNC_MODE: 'follow', MYSQL_DATABASE: db.settings.database, SEARCH_INDEX_ALIAS: alias, POD_NAME: uniqueName('follow'), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  try {
+    const id = await seedProduct(db.pool, 4, { name: 'Followed canoe' });
+    await publishEvent(redis, PRODUCT_STREAM, 'product.changed', { productId: id });
+    await eventually(async () => (await indexedVersions([id])).get(id) === 2, 20_000);
+    await db.pool.execute('UPDATE stock SET quantity = 0, version = version + 1 WHERE product_id = ?', [id]);
+    await publishEvent(redis, ORDER_STREAM, 'order.created', { orderId: 1, items: [{ productId: id, quantity: 4 }] });
+    await eventually(async () => (await indexedVersions([id])).get(id) === 3, 20_000);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  expect(await exited).toBe(0);
 });
