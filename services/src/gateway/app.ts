@@ -138,7 +138,7 @@ export async function createGateway(source: NodeJS.ProcessEnv = process.env, ext
             log.warn({ err: err.message }, 'redis cluster error');
           }
         });
-        limiter = new RedisRateLimiter(redis, config.RATE_LIMIT_KEY_PREFIX);
+        limiter = new RedisRateLimiter(redis, config.RATE_LIMIT_KEY_PREFIX, config.RATE_LIMIT_TIMEOUT_MS);
         ctx.shutdown.onClose('redis', () => redis.quit().catch(() => redis.disconnect()));
       }
       let lastFailOpenWarning = 0;

@@ -46,9 +46,15 @@ export class RedisRateLimiter {
   private readonly redis: WithHit;
   private readonly batches = new Map<string, Batch>();
 
+  /**
+   * @param timeoutMs bound on one Redis call: ioredis queues commands while the cluster is
+   *   reconnecting (its command timeout starts only once sent), so without it a request could wait
+   *   for as long as Redis is gone.
+   */
   constructor(
     redis: Cluster,
     private readonly prefix = 'rl',
+    private readonly timeoutMs = 500,
   ) {
     redis.defineCommand('rateLimitHit', { numberOfKeys: 1, lua: HIT_SCRIPT });
     this.redis = redis as WithHit;
@@ -100,7 +106,11 @@ export class RedisRateLimiter {
       if (batch.waiting.length > 0) this.flush(key, batch, ttlMs);
       else this.batches.delete(key);
     };
-    this.redis.rateLimitHit(key, ttlMs, group.length).then(
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`rate limiter: Redis did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+    });
+    Promise.race([this.redis.rateLimitHit(key, ttlMs, group.length), timeout]).finally(() => clearTimeout(timer)).then(
       (total) => {
         const first = total - group.length + 1;
         group.forEach((w, i) => w.resolve(first + i));

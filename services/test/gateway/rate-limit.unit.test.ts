@@ -41,6 +41,14 @@ describe('RedisRateLimiter', () => {
     expect(again).toMatchObject({ allowed: false, limit: 1 });
   });
 
+  it('gives up on a Redis call that does not answer in time', async () => {
+    const hanging = { defineCommand: () => undefined, rateLimitHit: () => new Promise<number>(() => undefined) } as unknown as Cluster;
+    const limiter = new RedisRateLimiter(hanging, 't', 50);
+    const started = Date.now();
+    await expect(limiter.hit([{ key: 'ip:1', rule }])).rejects.toThrow('did not answer within 50 ms');
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
   it('rejects every waiter when Redis fails, so the gateway can fail open or closed', async () => {
     const { redis } = fakeRedis(true);
     const limiter = new RedisRateLimiter(redis, 't');
