@@ -101,21 +101,49 @@ export function connectRedis(ctx: ServiceContext): Cluster {
     username: ctx.config.REDIS_USERNAME,
     password: ctx.config.REDIS_PASSWORD,
     commandTimeoutMs: 1000,
-    clusterOptions: {
-      // An auto-pipelined batch that meets a MOVED after a failover hands the error to the caller
-      // instead of following it; business writes (locks, carts, stream acks) must not see that.
-      enableAutoPipelining: false,
-      // While the cluster is unreachable a queued command waits forever (the command timeout
-      // starts only when it is sent): fail at once instead, so the request gets its 503.
-      enableOfflineQueue: false,
-    },
+    // An auto-pipelined batch that meets a MOVED after a failover hands the error to the caller
+    // instead of following it; business writes (locks, carts, stream acks) must not see that.
+    clusterOptions: { enableAutoPipelining: false },
   });
   redis.on('error', (err) => ctx.log.warn({ err: err.message }, 'redis error'));
   ctx.health.addCheck('redis', async () => {
     await redis.ping();
   });
   ctx.shutdown.onClose('redis', () => redis.quit().catch(() => redis.disconnect()));
-  return redis;
+  return boundedRedis(redis, REDIS_WAIT_MS);
+}
+
+/** Longest a request waits on Redis: rides through a failover (~2-4 s), not through an outage. */
+export const REDIS_WAIT_MS = 4000;
+
+export class RedisWaitError extends Error {
+  constructor(command: string, ms: number) {
+    super(`Redis did not answer ${command} within ${ms} ms`);
+    this.name = 'RedisWaitError';
+  }
+}
+
+/**
+ * The client with every command bounded to `ms`. ioredis queues commands while the cluster is
+ * (re)connecting, which carries them through a failover, but its command timeout starts only once
+ * a command is sent: with every node down a queued command would wait forever.
+ */
+export function boundedRedis<T extends Cluster>(redis: T, ms: number): T {
+  return new Proxy(redis, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const out: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (!(out instanceof Promise)) return out;
+        let timer: NodeJS.Timeout | undefined;
+        const limit = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new RedisWaitError(String(prop), ms)), ms);
+        });
+        return Promise.race([out, limit]).finally(() => clearTimeout(timer));
+      };
+    },
+  });
 }
 
 const NETWORK_CODES = new Set([
@@ -135,7 +163,7 @@ export function unavailableDependency(err: unknown): string | undefined {
   const name = e.name ?? '';
   const message = e.message ?? '';
   if (name === 'ConnectionError' || name === 'TimeoutError' || name === 'NoLivingConnectionsError') return 'search';
-  if (name === 'ClusterAllFailedError' || name === 'MaxRetriesPerRequestError' || /Command timed out|Connection is closed|CLUSTERDOWN|Cluster isn't ready|None of startup nodes/.test(message)) {
+  if (name === 'RedisWaitError' || name === 'ClusterAllFailedError' || name === 'MaxRetriesPerRequestError' || /Command timed out|Connection is closed|CLUSTERDOWN|Cluster isn't ready|None of startup nodes/.test(message)) {
     return 'redis';
   }
   if (e.code && NETWORK_CODES.has(e.code)) {
