@@ -77,6 +77,7 @@ describe('environment configs', () => {
     ['desired nodes above max', dev, 'cluster.desiredNodes', 9, /cluster\.desiredNodes: must be an integer from cluster\.minNodes to cluster\.maxNodes/],
     ['AWSALB app cookie', prod, 'edge.stickiness.appCookieName', 'AWSALBX', /edge\.stickiness\.appCookieName: .*not starting with AWSALB/],
     ['ALB certificate without a domain', dev, 'edge.albCertificateArn', 'arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666', /edge\.domainName: must be set when edge\.albCertificateArn is/],
+    ['log retention CloudWatch does not offer', dev, 'network.flowLogRetentionDays', 20, /network\.flowLogRetentionDays: must be a CloudWatch Logs retention: one of 1, 3, 5, 7, 14, 30/],
     ['bad WAF CIDR', dev, 'edge.waf.denyCidrs', ['1.2.3.4'], /edge\.waf\.denyCidrs: must be a list of IPv4 CIDRs/],
     ['bad account', dev, 'account', '1234', /account: must be a 12-digit AWS account id \(got "1234"\)/],
     ['bad region', dev, 'region', 'Europe', /region: must be an AWS region name/],

@@ -39,7 +39,7 @@ export interface NetworkConfig {
    * (e.g. `ECR`, `ECR_DOCKER`, `SECRETS_MANAGER`, `STS`, `CLOUDWATCH_LOGS`).
    */
   readonly interfaceEndpoints: string[];
-  /** Retention of the VPC flow logs in days. */
+  /** Retention of the VPC flow logs in days: one of the CloudWatch Logs values (1, 3, 5, 7, 14, 30, 60, 90, ..., 365, ...). */
   readonly flowLogRetentionDays: number;
   /** Bring an existing VPC instead of creating one. */
   readonly existingVpc?: ExistingVpcConfig;
@@ -124,7 +124,7 @@ export interface ClusterConfig {
   readonly nodeDiskGiB: number;
   /** IAM principal ARNs (roles or users) granted cluster-admin through access entries. */
   readonly adminPrincipalArns: string[];
-  /** Days to keep control-plane logs. */
+  /** Days to keep control-plane logs: one of the CloudWatch Logs values. */
   readonly logRetentionDays: number;
 }
 

@@ -1,4 +1,5 @@
 import { InterfaceVpcEndpointAwsService } from 'aws-cdk-lib/aws-ec2';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ENVIRONMENT_NAMES, PlatformConfig } from './types';
 
 /** Thrown when an environment config is invalid; the message lists every bad field. */
@@ -36,6 +37,10 @@ export function isEndpointService(name: unknown): boolean {
     && (InterfaceVpcEndpointAwsService as unknown as Record<string, unknown>)[name] instanceof InterfaceVpcEndpointAwsService;
 }
 
+/** The day counts CloudWatch Logs accepts (RetentionDays without INFINITE). */
+const RETENTIONS = Object.values(RetentionDays).filter((d): d is number => typeof d === 'number' && d > 0 && d !== RetentionDays.INFINITE);
+const isRetention = (v: unknown) => RETENTIONS.includes(v as number);
+
 const isGraviton = (t: string) => /^[a-z]+\d+g[a-z]*\./.test(t);
 
 /** Returns a list of problems, empty when valid. Pure: easy to unit test. */
@@ -69,7 +74,7 @@ export function configProblems(c: PlatformConfig): string[] {
       && n.availabilityZones.every((z) => str(z) && str(c.region) && z.startsWith(c.region) && /^[a-z]$/.test(z.slice(c.region.length))),
       `must list network.maxAzs (${n.maxAzs}) zone names in the region, like ${c.region}a`, n.availabilityZones);
   }
-  field('network.flowLogRetentionDays', int(n.flowLogRetentionDays, 1, 3653), 'must be an integer number of days from 1 to 3653', n.flowLogRetentionDays);
+  field('network.flowLogRetentionDays', isRetention(n.flowLogRetentionDays), `must be a CloudWatch Logs retention: one of ${RETENTIONS.join(', ')}`, n.flowLogRetentionDays);
   if (n.existingVpc) {
     const e = n.existingVpc;
     field('network.existingVpc.vpcId', str(e.vpcId) && VPC_ID.test(e.vpcId), 'must look like vpc-0123456789abcdef0', e.vpcId);
@@ -136,7 +141,7 @@ export function configProblems(c: PlatformConfig): string[] {
   field('cluster.nodeDiskGiB', int(k.nodeDiskGiB, 20, 16384), 'must be an integer from 20 to 16384', k.nodeDiskGiB);
   field('cluster.adminPrincipalArns', Array.isArray(k.adminPrincipalArns) && k.adminPrincipalArns.every((a) => str(a) && IAM_PRINCIPAL.test(a)),
     'must be a list of IAM role or user ARNs', k.adminPrincipalArns);
-  field('cluster.logRetentionDays', int(k.logRetentionDays, 1, 3653), 'must be an integer number of days from 1 to 3653', k.logRetentionDays);
+  field('cluster.logRetentionDays', isRetention(k.logRetentionDays), `must be a CloudWatch Logs retention: one of ${RETENTIONS.join(', ')}`, k.logRetentionDays);
 
   const e = c.edge ?? ({} as PlatformConfig['edge']);
   if (e.domainName !== undefined) {
