@@ -30,6 +30,7 @@ module.exports = {
       testPathIgnorePatterns: ['\\.unit\\.test\\.ts$'],
       transform: { '^.+\\.ts$': tsJest },
       globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
       globals: { ENGINES },
     },
   ],

@@ -1,4 +1,4 @@
-import { RegistryClient, instanceKey } from '../../src/kit';
+import type { RegistryClient } from '../../src/kit';
 import { engines, eventually, registryClient, spawnEcho, startEcho, startGateway, testIssuer, unique, type TestGateway } from '../support/engines';
 
 const TTL_SECONDS = 4; // serviceEnv's REGISTRY_TTL_SECONDS
@@ -103,7 +103,7 @@ describe('instance lifecycle in the registry', () => {
     const e = await startEcho(name);
     cleanups.push(() => e.stop());
     await eventually(() => ids(name).length === 1, 1000, 'registered');
-    const kv = (await watcher.etcd.getAll().prefix(instanceKey(name, e.instance.id)).exec()).kvs[0];
+    const kv = (await watcher.etcd.getAll().prefix(watcher.instanceKey(name, e.instance.id)).exec()).kvs[0];
     await watcher.etcd.leaseClient.leaseRevoke({ ID: kv.lease });
     await eventually(() => ids(name).length === 0, 1000, 'gone with its lease');
     const back = await eventually(() => ids(name).length === 1, TTL_SECONDS * 1000, 'registered again');

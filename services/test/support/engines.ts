@@ -37,13 +37,16 @@ export class MemoryLog extends Writable {
   }
 }
 
+/** This run's registry root (set by globalSetup), or the default. */
+export const registryRoot = (): string => process.env.REGISTRY_ROOT ?? '/registry';
+
 export function registryClient(): RegistryClient {
-  return new RegistryClient({ endpoints: engineEnv().ETCD_ENDPOINTS.split(','), ttlSeconds: 5 });
+  return new RegistryClient({ endpoints: engineEnv().ETCD_ENDPOINTS.split(','), ttlSeconds: 5, root: registryRoot() });
 }
 
 /** Base env of an in-process service: engines, ephemeral port, short shutdown grace. */
 export function serviceEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...engineEnv(), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '300', REGISTRY_TTL_SECONDS: '4', ...extra };
+  return { ...engineEnv(), REGISTRY_ROOT: registryRoot(), PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '300', REGISTRY_TTL_SECONDS: '4', ...extra };
 }
 
 /** An in-process echo instance registered as `name`. */

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
@@ -7,10 +8,14 @@ export const ENGINES_ENV_FILE = process.env.ENGINES_ENV_FILE ?? '/tmp/platform-e
 
 /**
  * Starts the local engines the integration tests need (idempotent: already running ones are kept)
- * and loads their addresses into process.env, which the test workers inherit.
+ * and loads their addresses into process.env, which the test workers inherit, with a REGISTRY_ROOT
+ * of this run's own (global-teardown.ts deletes its keys).
  * Set ENGINES_SKIP_UP=1 to use engines you started yourself (with their env already exported).
  */
 export default async function globalSetup(_global: unknown, project: { globals?: Record<string, unknown> }): Promise<void> {
+  // Every service of this run registers under its own root: runs sharing the local etcd (several
+  // developers, or a local run beside the tests) never route to each other's instances.
+  process.env.REGISTRY_ROOT ??= `/test-${process.pid}-${randomBytes(3).toString('hex')}`;
   const engines = String(project.globals?.ENGINES ?? 'etcd redis').split(/[\s,]+/).filter(Boolean);
   if (process.env.ENGINES_SKIP_UP !== '1') {
     const script = resolve(__dirname, '../../../scripts/engines.sh');
