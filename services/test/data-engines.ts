@@ -33,8 +33,32 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, migrated database for one test file. */
+/**
+ * Waits until every master of the shared Redis Cluster takes writes: a fault test that ran just
+ * before (a killed master) may leave a failover in progress for a few seconds.
+ */
+export async function redisSettled(timeoutMs = 20_000): Promise<void> {
+  const redis = testRedis();
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      try {
+        // 32 hash tags land on every one of the 3 masters' slot ranges.
+        await Promise.all(Array.from({ length: 32 }, (_, i) => redis.set(`settle:{${i}}`, '1', 'PX', 5000)));
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** A fresh, migrated database for one test file (and a Redis Cluster that takes writes). */
 export async function freshDatabase(prefix = 't'): Promise<TestDatabase> {
+  await redisSettled();
   const settings = { ...mysqlSettingsFromEnv(engineEnv()), database: uniqueName(prefix) };
   await ensureDatabase(settings);
   const pool = createMysqlPool(settings);
@@ -61,7 +85,7 @@ export function redisNodes(): { host: string; port: number }[] {
 }
 
 export function testRedis(): Cluster {
-  return new Cluster(redisNodes(), { redisOptions: { maxRetriesPerRequest: 3 }, retryDelayOnFailover: 200, retryDelayOnClusterDown: 300 });
+  return new Cluster(redisNodes(), { redisOptions: { maxRetriesPerRequest: 3, commandTimeout: 5000 }, retryDelayOnFailover: 200, retryDelayOnClusterDown: 300 });
 }
 
 /** Inserts a product with stock; returns its id. */

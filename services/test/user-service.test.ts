@@ -96,6 +96,7 @@ test('a session survives the death (SIGKILL) of the instance that created it', a
     const email = `${uniqueName('s')}@example.com`;
     expect((await call(a.url, 'POST', '/public/signup', { body: { email, password: 'pass-word-1', name: 'S' } })).status).toBe(201);
     const login = await call(a.url, 'POST', '/public/login', { body: { email, password: 'pass-word-1' } });
+    expect({ status: login.status, body: login.body }).toMatchObject({ status: 200 });
     const cookie = login.headers.get('set-cookie')!.split(';')[0];
 
     await a.kill('SIGKILL');

@@ -100,7 +100,8 @@ export function connectRedis(ctx: ServiceContext): Cluster {
     tls: ctx.config.REDIS_TLS,
     username: ctx.config.REDIS_USERNAME,
     password: ctx.config.REDIS_PASSWORD,
-    commandTimeoutMs: 1000,
+    // Long enough to ride through most of a failover, inside the 4 s bound below.
+    commandTimeoutMs: 3000,
     // An auto-pipelined batch that meets a MOVED after a failover hands the error to the caller
     // instead of following it; business writes (locks, carts, stream acks) must not see that.
     clusterOptions: { enableAutoPipelining: false },
