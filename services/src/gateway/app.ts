@@ -36,6 +36,20 @@ export const gatewaySpec = {
 /** Upstream bodies up to this size (with a content-length) are read whole before answering. */
 const BUFFERED_BODY_LIMIT = 64 * 1024;
 
+/**
+ * Cache-Control for what CloudFront may cache (it caches /api/* for 10 s when the origin says
+ * nothing): a response that sets a cookie is never stored, and one answered for a caller with
+ * credentials is private unless the service said otherwise. Undefined keeps the upstream's header.
+ */
+export function edgeCacheControl(
+  response: Record<string, string | string[] | undefined>,
+  request: Record<string, string | string[] | undefined>,
+): string | undefined {
+  if (response['set-cookie'] !== undefined) return 'private, no-store';
+  if (response['cache-control'] === undefined && (request.authorization !== undefined || request.cookie !== undefined)) return 'private, no-store';
+  return undefined;
+}
+
 /** Hop-by-hop and framing headers never copied from an upstream response. */
 const RESPONSE_SKIP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-authenticate', 'trailer', 'te']);
 
@@ -314,6 +328,8 @@ export async function createGateway(source: NodeJS.ProcessEnv = process.env, ext
           for (const [name, value] of Object.entries(res.headers)) {
             if (value !== undefined && !RESPONSE_SKIP.has(name)) reply.header(name, value);
           }
+          const cacheControl = edgeCacheControl(res.headers, req.headers);
+          if (cacheControl) reply.header('cache-control', cacheControl);
           reply.header(REQUEST_ID_HEADER, req.id);
           if (req.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304) {
             await res.body.dump();
