@@ -34,6 +34,13 @@ async function indexedVersions(ids: number[]): Promise<Map<number, number>> {
   return new Map(docs.filter((d) => d.found).map((d) => [d._source!.id, d._source!.version]));
 }
 
+test('instances starting together create one first index behind the alias', async () => {
+  const fresh = new ProductSearchIndex(os, `${alias}-race`);
+  await Promise.all([fresh.ensure(), fresh.ensure(), fresh.ensure()]);
+  expect(await fresh.indicesBehindAlias()).toEqual([`${alias}-race-initial`]);
+  await os.indices.delete({ index: `${alias}-race-initial` });
+});
+
 test('full reindex builds a new index and swaps the alias atomically; old indices go away', async () => {
   const ids = [await seedProduct(db.pool, 3, { name: 'Kayak' }), await seedProduct(db.pool, 0, { name: 'Paddle' })];
   await index.ensure();

@@ -4,13 +4,15 @@ import { createCatalogService } from '../src/catalog';
 import type { Service } from '../src/kit';
 import { createOrderService } from '../src/order';
 import { ORDER_STREAM } from '../src/order/events';
-import { freshDatabase, stockOf, testRedis, uniqueName, type TestDatabase } from './data-engines';
+import { createOpenSearchClient } from '../src/data/opensearch';
+import { engineEnv, freshDatabase, stockOf, testRedis, uniqueName, type TestDatabase } from './data-engines';
 import { call, eventually, inProcess, serviceEnv } from './data-services';
 
 let db: TestDatabase;
 let catalog: Service;
 let order: Service;
 let catalogName: string;
+const alias = uniqueName('orders-test-products').toLowerCase();
 const redis = testRedis();
 const userBase = 1_000_000 + Math.floor(Math.random() * 1_000_000_000);
 const as = (userId: number) => ({ 'x-user-id': String(userId) });
@@ -19,7 +21,7 @@ beforeAll(async () => {
   db = await freshDatabase('order');
   // A registry name of its own, so no other test file's catalog (another database) is discovered.
   catalogName = uniqueName('catalog').toLowerCase();
-  const env = serviceEnv(db.settings.database, { SEARCH_INDEX_ALIAS: uniqueName('orders-test-products').toLowerCase(), CATALOG_SERVICE: catalogName });
+  const env = serviceEnv(db.settings.database, { SEARCH_INDEX_ALIAS: alias, CATALOG_SERVICE: catalogName });
   catalog = await inProcess(() => createCatalogService({ name: catalogName }), env);
   order = await inProcess(() => createOrderService(), env);
   // Checkout finds catalog through the etcd registry, as in the cluster.
@@ -29,6 +31,9 @@ afterAll(async () => {
   await order?.stop();
   await catalog?.stop();
   await redis.quit();
+  const os = createOpenSearchClient(engineEnv());
+  await os.indices.delete({ index: `${alias}-*` }).catch(() => undefined);
+  await os.close();
   await db?.drop();
 });
 

@@ -107,18 +107,20 @@ export class ProductSearchIndex {
     readonly alias = 'products',
   ) {}
 
-  /** Creates a first index behind the alias when there is none (a fresh environment). */
+  /**
+   * Creates a first index behind the alias when there is none (a fresh environment). Its name is
+   * fixed, so instances starting together create one index, not one each under the same alias.
+   */
   async ensure(): Promise<void> {
     const exists = await this.client.indices.existsAlias({ name: this.alias });
     if (exists.body) return;
-    const index = this.newIndexName();
-    await this.createIndex(index);
+    const index = `${this.alias}-initial`;
     try {
-      await this.client.indices.updateAliases({ body: { actions: [{ add: { index, alias: this.alias } }] } });
+      await this.createIndex(index);
     } catch (err) {
-      await this.client.indices.delete({ index }).catch(() => undefined);
-      throw err;
+      if ((err as { meta?: { body?: { error?: { type?: string } } } }).meta?.body?.error?.type !== 'resource_already_exists_exception') throw err;
     }
+    await this.client.indices.updateAliases({ body: { actions: [{ add: { index, alias: this.alias } }] } });
   }
 
   async write(docs: readonly ProductDoc[], deletedIds: readonly number[] = [], index = this.alias): Promise<WriteResult> {
