@@ -4,13 +4,13 @@
  * MySQL database so files do not see each other's rows.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Service } from '../src/kit';
 import { engineEnv } from './data-engines';
 
-const JWT_DIR = mkdtempSync(join(tmpdir(), 'platform-jwt-test-'));
+// One test signing key per machine (generated on first use), so runs leave no directories behind.
+const JWT_DIR = join(tmpdir(), 'platform-jwt-test');
 
 /** Environment for a service under test: the engines, quiet logs, cheap scrypt, a shared test key. */
 export function serviceEnv(database: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
