@@ -135,7 +135,8 @@ describe('EdgeStack with a domain and certificates', () => {
   });
 
   test('an ALB certificate without a domain fails with the config fields named', () => {
-    expect(() => build('dev', edgeConfig({ albCertificateArn: certs('eu-west-1') }))).toThrow(/edge.albCertificateArn needs edge.domainName/);
+    // Config validation catches it before the stack's own check would.
+    expect(() => build('dev', edgeConfig({ albCertificateArn: certs('eu-west-1') }))).toThrow(/edge\.domainName: must be set when edge\.albCertificateArn is/);
   });
 });
 
