@@ -10,7 +10,6 @@ export class ConfigError extends Error {
   }
 }
 
-const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 const ACCOUNT = /^\d{12}$/;
 const RDS_TYPE = /^[a-z][a-z0-9]*\.[a-z0-9]+$/; // e.g. t4g.medium (without "db.")
@@ -25,8 +24,11 @@ const COOKIE = /^[A-Za-z0-9_-]{1,64}$/;
 /** Kubernetes versions with a matching kubectl layer in package.json (`@aws-cdk/lambda-layer-kubectl-vNN`). */
 export const SUPPORTED_K8S = ['1.35'];
 
+/** Prefix length of a CIDR string checked with isCidr. */
+const prefixOf = (cidr: string): number => Number(cidr.split('/')[1]);
+
 /** An IPv4 CIDR with every octet 0-255 and a prefix 0-32. */
-export function isCidr(v: unknown): boolean {
+export function isCidr(v: unknown): v is string {
   const m = typeof v === 'string' ? /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(v) : null;
   return !!m && m.slice(1, 5).every((o) => Number(o) <= 255) && Number(m[5]) <= 32;
 }
@@ -61,9 +63,8 @@ export function configProblems(c: PlatformConfig): string[] {
   if (prod) field('retainData', c.retainData === true, 'must be true in prod (no data store may be deleted with its stack)', c.retainData);
 
   const n = c.network ?? ({} as PlatformConfig['network']);
-  const cidr = str(n.vpcCidr) ? CIDR.exec(n.vpcCidr) : null;
-  const cidrOk = !!cidr && cidr.slice(1, 5).every((o) => Number(o) <= 255) && Number(cidr[5]) >= 16 && Number(cidr[5]) <= 20;
-  field('network.vpcCidr', cidrOk, 'must be an IPv4 CIDR with a prefix length from /16 to /20, e.g. 10.20.0.0/16', n.vpcCidr);
+  const vpcPrefix = isCidr(n.vpcCidr) ? prefixOf(n.vpcCidr) : -1;
+  field('network.vpcCidr', vpcPrefix >= 16 && vpcPrefix <= 20, 'must be an IPv4 CIDR with a prefix length from /16 to /20, e.g. 10.20.0.0/16', n.vpcCidr);
   field('network.maxAzs', int(n.maxAzs, prod ? 2 : 1, 6), prod ? 'must be an integer from 2 to 6 in prod (Multi-AZ)' : 'must be an integer from 1 to 6', n.maxAzs);
   field('network.natGateways', int(n.natGateways, prod ? 2 : 1, Number.isInteger(n.maxAzs) ? n.maxAzs : 6),
     `must be an integer from ${prod ? 2 : 1} to network.maxAzs`, n.natGateways);

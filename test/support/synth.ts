@@ -1,9 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
-import { Template } from 'aws-cdk-lib/assertions';
 import { addRulePacks } from '../../lib/compliance';
 
 /** cdk.json's context (feature flags, defaults): tests synthesize what `cdk synth` does. */
@@ -52,8 +51,6 @@ export function rulePackFindings(app: App): Finding[] {
   );
 }
 
-/** Template of a stack with asset hashes left in (use the snapshot serializer for snapshots). */
-export const templateOf = (stack: Stack): Template => Template.fromStack(stack);
 
 export interface AcknowledgementRecord {
   readonly stack: string;
