@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { issueToken, jwks, loadSigningKey } from '../src/user/signing-key';
+import { startSecretsManager } from './support/secrets-manager';
 
 const dir = mkdtempSync(join(tmpdir(), 'jwt-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -30,33 +31,15 @@ test('a PEM from the environment is used as is; a non-P-256 key is refused', asy
 });
 
 test('in AWS the key comes from Secrets Manager by ARN (SDK loaded only then)', async () => {
-  const { createServer } = await import('node:http');
+  const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:platform/jwt-AbCdEf';
   const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const seen: { target?: string; body?: string } = {};
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      Object.assign(seen, { target: req.headers['x-amz-target'], body });
-      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-      res.end(JSON.stringify({ ARN: 'arn', Name: 'jwt', SecretString: pem }));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const saved = { ...process.env };
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-  });
+  const sm = await startSecretsManager({ [arn]: pem });
+  sm.apply();
   try {
-    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:platform/jwt-AbCdEf';
     const key = await loadSigningKey({ secretArn: arn, region: 'eu-west-1' });
-    expect(seen.target).toBe('secretsmanager.GetSecretValue');
-    expect(JSON.parse(seen.body!)).toEqual({ SecretId: arn });
+    expect(sm.requests).toEqual([{ target: 'secretsmanager.GetSecretValue', body: { SecretId: arn } }]);
     expect(key.publicJwk).toMatchObject({ kty: 'EC', crv: 'P-256' });
   } finally {
-    process.env = saved;
-    server.close();
+    await sm.close();
   }
 });

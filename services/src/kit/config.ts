@@ -40,9 +40,16 @@ export const env = {
       return raw;
     }, opts.default);
   },
-  /** Optional string: `undefined` when unset. */
-  optional(): VarSpec<string | undefined> {
-    return { parse: (raw) => (raw === undefined || raw.trim() === '' ? undefined : raw.trim()) };
+  /** Optional string: `undefined` when unset; when set, it must match `pattern` if given. */
+  optional(opts: { pattern?: RegExp } = {}): VarSpec<string | undefined> {
+    return {
+      parse(raw) {
+        if (raw === undefined || raw.trim() === '') return undefined;
+        const value = raw.trim();
+        if (opts.pattern && !opts.pattern.test(value)) throw new Error(`must match ${opts.pattern} (got "${value}")`);
+        return value;
+      },
+    };
   },
   int(opts: { default?: number; min?: number; max?: number } = {}): VarSpec<number> {
     const min = opts.min ?? Number.MIN_SAFE_INTEGER;

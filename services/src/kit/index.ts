@@ -28,6 +28,10 @@
 export { ConfigError, env, loadConfig, loadKitConfig, kitSpec, LOCAL_ETCD_ENDPOINTS, LOCAL_REDIS_NODES } from './config';
 export type { KitConfig, VarSpec, Parsed } from './config';
 
+/** Secrets at start: `*_SECRET_ARN` variables fill the plain ones from AWS Secrets Manager (src/main.ts). */
+export { SECRET_ARN_PATTERN, SECRET_SOURCES, SecretError, loadSecrets, readSecretString, secretArn, secretsSpec, withSecrets } from './secrets';
+export type { SecretReader, SecretReport, SecretSource } from './secrets';
+
 /** pino JSON logs (`service`, `instance`, `reqId` on request lines). */
 export { createLogger } from './logger';
 export type { Logger, LoggerSettings } from './logger';

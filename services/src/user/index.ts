@@ -4,7 +4,7 @@
  * gateway's default public paths); /me is for the user the gateway's identity headers name.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { createService, env, loadConfig, readIdentity, type Service, type ServiceDefinition } from '../kit';
+import { createService, env, loadConfig, readIdentity, secretArn, type Service, type ServiceDefinition } from '../kit';
 import { connectMysql, connectRedis, NotReadyError, withDependencyErrors } from '../data/dependencies';
 import { DEFAULT_COST, hashPassword, needsRehash, timingDummyHash, verifyPassword } from './password';
 import { readCookie, SESSION_COOKIE, sessionCookie, SessionStore } from './sessions';
@@ -15,7 +15,7 @@ export const userSpec = {
   JWT_ISSUER: env.string({ default: 'platform-user' }),
   JWT_AUDIENCE: env.string({ default: 'platform-api' }),
   JWT_TTL_SECONDS: env.int({ default: 900, min: 60, max: 86_400 }),
-  JWT_SIGNING_KEY_SECRET_ARN: env.optional(),
+  JWT_SIGNING_KEY_SECRET_ARN: secretArn(),
   JWT_PRIVATE_KEY_PEM: env.optional(),
   JWT_PRIVATE_KEY_FILE: env.optional(),
   AWS_REGION: env.optional(),

@@ -2,8 +2,8 @@
  * The user service's JWT signing key (ES256) and the JWKS the gateway verifies with.
  *
  * Where the key comes from, first match wins:
- *  - JWT_SIGNING_KEY_SECRET_ARN: a PKCS#8 PEM in Secrets Manager (AWS; SDK imported lazily so
- *    local runs never load it);
+ *  - JWT_SIGNING_KEY_SECRET_ARN: a PKCS#8 PEM in Secrets Manager (AWS; read by the kit's
+ *    readSecretString, which imports the SDK lazily so local runs never load it);
  *  - JWT_PRIVATE_KEY_PEM: the PEM itself;
  *  - JWT_PRIVATE_KEY_FILE (default <tmp>/platform-jwt/es256.pem): generated on first use and
  *    shared by every local instance on the machine, so a token from one verifies on all.
@@ -13,6 +13,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { SignJWT, calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
+import { readSecretString } from '../kit/secrets';
 
 export const JWT_ALG = 'ES256';
 
@@ -27,18 +28,6 @@ export interface SigningKeySource {
   pem?: string;
   file?: string;
   region?: string;
-}
-
-async function pemFromSecretsManager(secretArn: string, region?: string): Promise<string> {
-  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-  const client = new SecretsManagerClient(region ? { region } : {});
-  try {
-    const out = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
-    if (!out.SecretString) throw new Error(`secret ${secretArn} has no SecretString`);
-    return out.SecretString;
-  } finally {
-    client.destroy();
-  }
 }
 
 async function pemFromFile(file: string): Promise<string> {
@@ -63,7 +52,7 @@ async function pemFromFile(file: string): Promise<string> {
 
 export async function loadSigningKey(src: SigningKeySource): Promise<SigningKey> {
   const pem = src.secretArn
-    ? await pemFromSecretsManager(src.secretArn, src.region)
+    ? await readSecretString(src.secretArn, src.region)
     : (src.pem ?? (await pemFromFile(src.file ?? join(tmpdir(), 'platform-jwt', 'es256.pem'))));
   const privateKey = createPrivateKey(pem);
   if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {

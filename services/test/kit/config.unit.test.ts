@@ -26,4 +26,11 @@ describe('config', () => {
     expect(() => loadConfig({ JWKS_URL: env.url() }, {})).toThrow('JWKS_URL is required but not set');
     expect(loadConfig({ L: env.list() }, { L: ' a, ,b ' }).L).toEqual(['a', 'b']);
   });
+
+  it('checks an optional variable against its pattern only when set', () => {
+    const spec = { ARN: env.optional({ pattern: /^arn:/ }) };
+    expect(loadConfig(spec, {}).ARN).toBeUndefined();
+    expect(loadConfig(spec, { ARN: ' arn:x ' }).ARN).toBe('arn:x');
+    expect(() => loadConfig(spec, { ARN: 'x' })).toThrow('ARN must match /^arn:/ (got "x")');
+  });
 });
