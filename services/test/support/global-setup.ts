@@ -6,6 +6,9 @@ import { resolve } from 'node:path';
 /** Where scripts/engines.sh writes the engines' addresses. */
 export const ENGINES_ENV_FILE = process.env.ENGINES_ENV_FILE ?? '/tmp/platform-engines/engines.env';
 
+/** Longest `engines.sh up` may take: a cold machine's one-off installs and MinIO build included. */
+const ENGINES_UP_TIMEOUT_MS = 20 * 60_000;
+
 /**
  * Starts the local engines the integration tests need (idempotent: already running ones are kept)
  * and loads their addresses into process.env, which the test workers inherit, with a REGISTRY_ROOT
@@ -19,7 +22,9 @@ export default async function globalSetup(_global: unknown, project: { globals?:
   const engines = String(project.globals?.ENGINES ?? 'etcd redis').split(/[\s,]+/).filter(Boolean);
   if (process.env.ENGINES_SKIP_UP !== '1') {
     const script = resolve(__dirname, '../../../scripts/engines.sh');
-    execFileSync('bash', [script, 'up', ...engines], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 300_000 });
+    // A fresh machine installs the Debian packages and builds MinIO once (~4 min on 2 cores, longer
+    // on a busy one); warm, `up` takes seconds. The bound only catches a hung install.
+    execFileSync('bash', [script, 'up', ...engines], { stdio: ['ignore', 'inherit', 'inherit'], timeout: ENGINES_UP_TIMEOUT_MS });
     loadEnvFile(ENGINES_ENV_FILE);
   }
 }
