@@ -1,8 +1,17 @@
-import { ConfigError, SecretError, loadSecrets } from './kit';
+import { ConfigError, SecretError, kitSpec, loadSecrets } from './kit';
 import { entries } from './entries';
 
-/** Levels at which the start-up line below is not wanted (LOG_LEVEL is parsed later, by the service). */
+/** Levels at which the start-up line below is not wanted. */
 const QUIET_LEVELS = new Set(['warn', 'error', 'fatal', 'silent']);
+
+/** LOG_LEVEL for the entry's own line; a bad value is the service's to report. */
+function logLevel(): string {
+  try {
+    return kitSpec.LOG_LEVEL.parse(process.env.LOG_LEVEL);
+  } catch {
+    return 'info';
+  }
+}
 
 /**
  * The single entry of the image: `SERVICE=gateway node dist/main.js`. Before the service (or job)
@@ -15,7 +24,7 @@ async function main(): Promise<void> {
     throw new ConfigError([`SERVICE must be one of ${Object.keys(entries).join(', ')} (got "${name ?? ''}")`]);
   }
   const secrets = await loadSecrets(process.env);
-  if (secrets.length > 0 && !QUIET_LEVELS.has(process.env.LOG_LEVEL?.trim() ?? '')) {
+  if (secrets.length > 0 && !QUIET_LEVELS.has(logLevel())) {
     // Variable names only, never a value.
     process.stdout.write(`${JSON.stringify({ level: 'info', time: new Date().toISOString(), service: name, secrets, msg: 'secrets loaded' })}\n`);
   }

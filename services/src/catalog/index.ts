@@ -5,22 +5,19 @@
  * (versioned, so the consumer's later write of the same version is a no-op).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { createService, env, loadConfig, readIdentity, type Service, type ServiceDefinition } from '../kit';
+import { createService, loadConfig, readIdentity, type Service, type ServiceDefinition } from '../kit';
 import { connectMysql, connectRedis, connectSearch, connectUploads, NotReadyError, withDependencyErrors } from '../data/dependencies';
 import { SORTS, type ProductQuery } from '../data/product-search';
 import { publishEvent } from '../data/streams';
 import { IMAGE_TYPES, MAX_IMAGE_BYTES } from '../data/uploads';
 import { PRODUCT_STREAM } from '../order/events';
+import { catalogEnv, catalogRules, catalogSpec } from './env';
 import { ProductCache } from './product-cache';
 import {
   createProduct, DuplicateSkuError, getProduct, getProducts, setImageKey, toSearchDoc, updateProduct, type NewProduct, type Product, type ProductPatch,
 } from './products-store';
 
-export const catalogSpec = {
-  CATALOG_CACHE_TTL_SECONDS: env.int({ default: 300, min: 1, max: 86_400 }),
-  /** Role a user needs to create or change products; unset: any signed-in user. */
-  CATALOG_WRITER_ROLE: env.optional(),
-};
+export { catalogSpec };
 
 const id = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
 const idParams = { type: 'object', required: ['id'], properties: { id } } as const;
@@ -33,7 +30,7 @@ const productFields = {
 } as const;
 
 export async function createCatalogService(overrides: Partial<ServiceDefinition> = {}): Promise<Service> {
-  const cfg = loadConfig(catalogSpec);
+  const cfg = loadConfig(catalogEnv, process.env, catalogRules);
   const writerRole = cfg.CATALOG_WRITER_ROLE;
   return createService({
     name: 'catalog',

@@ -5,11 +5,12 @@
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { createRedisCluster, type Cluster, type ServiceContext } from '../kit';
+import { createRedisCluster, loadConfig, type Cluster, type ServiceContext } from '../kit';
 import { BreakerOpenError, NoInstanceError, ServiceHttpError, FailureStatusError } from '../kit';
 import { createMysqlPool, mysqlSettingsFromEnv, type Pool } from './mysql';
 import { createOpenSearchClient } from './opensearch';
 import { ProductSearchIndex } from './product-search';
+import { searchIndexEnv } from './settings';
 import { ensureSchema } from './schema';
 import { UploadStore } from './uploads';
 import { LockTimeoutError } from './redis-lock';
@@ -78,7 +79,7 @@ export interface SearchHandle {
 /** The product search index; its alias is created in the background if the cluster is fresh. */
 export function connectSearch(ctx: ServiceContext, source: NodeJS.ProcessEnv = process.env): SearchHandle {
   const client = createOpenSearchClient(source);
-  const index = new ProductSearchIndex(client, source.SEARCH_INDEX_ALIAS || 'products');
+  const index = new ProductSearchIndex(client, loadConfig(searchIndexEnv, source).SEARCH_INDEX_ALIAS);
   // Not a readiness check: with search down the rest of the service still works (search -> 503).
   const task = startupTask(ctx, 'search index', () => index.ensure());
   ctx.shutdown.onClose('opensearch', async () => {

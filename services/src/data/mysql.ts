@@ -4,19 +4,12 @@
  */
 import mysql from 'mysql2/promise';
 import type { Pool, PoolConnection } from 'mysql2/promise';
-import { env, loadConfig } from '../kit/config';
+import { loadConfig } from '../kit/config';
+import { mysqlEnv } from './settings';
+
+export { mysqlEnv };
 
 export type { Pool, PoolConnection };
-
-export const mysqlEnv = {
-  MYSQL_HOST: env.string({ default: '127.0.0.1' }),
-  MYSQL_PORT: env.int({ default: 23306, min: 1, max: 65535 }),
-  MYSQL_USER: env.string({ default: 'platform' }),
-  MYSQL_PASSWORD: env.string({ default: 'platform' }),
-  MYSQL_DATABASE: env.string({ default: 'platform', pattern: /^[A-Za-z0-9_]{1,64}$/ }),
-  MYSQL_POOL_SIZE: env.int({ default: 10, min: 1, max: 200 }),
-  MYSQL_TLS: env.bool({ default: false }),
-};
 
 export interface MysqlSettings {
   host: string;

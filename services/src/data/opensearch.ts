@@ -6,34 +6,15 @@
  *  - SigV4 with the pod's IAM role: OPENSEARCH_SIGV4_REGION (the signer is loaded only then).
  */
 import { Client } from '@opensearch-project/opensearch';
-import { ConfigError, env, loadConfig, type Parsed } from '../kit/config';
+import { loadConfig } from '../kit/config';
+import { openSearchAuthRule, openSearchEnv } from './settings';
+
+export { openSearchEnv };
 
 export type { Client as OpenSearchClient };
 
-export const openSearchEnv = {
-  OPENSEARCH_URL: env.url({ default: 'http://127.0.0.1:29200' }),
-  OPENSEARCH_SIGV4_REGION: env.optional(),
-  OPENSEARCH_USERNAME: env.optional(),
-  OPENSEARCH_PASSWORD: env.optional(),
-  OPENSEARCH_TIMEOUT_MS: env.int({ default: 5000, min: 100, max: 120_000 }),
-};
-
-/** Problems of the auth variables taken together (each one alone parsed fine). */
-export function openSearchAuthProblems(c: Partial<Parsed<typeof openSearchEnv>>): string[] {
-  const problems: string[] = [];
-  if (!c.OPENSEARCH_USERNAME !== !c.OPENSEARCH_PASSWORD) {
-    problems.push('OPENSEARCH_USERNAME and OPENSEARCH_PASSWORD: set both or neither (OPENSEARCH_SECRET_ARN fills both)');
-  }
-  if (c.OPENSEARCH_USERNAME && c.OPENSEARCH_SIGV4_REGION) {
-    problems.push('OPENSEARCH_SIGV4_REGION and OPENSEARCH_USERNAME: choose one way to authenticate (SigV4 with the pod role, or the basic-auth user)');
-  }
-  return problems;
-}
-
 export function createOpenSearchClient(source: NodeJS.ProcessEnv = process.env): Client {
-  const c = loadConfig(openSearchEnv, source);
-  const problems = openSearchAuthProblems(c);
-  if (problems.length) throw new ConfigError(problems);
+  const c = loadConfig(openSearchEnv, source, [openSearchAuthRule]);
   const common = { node: c.OPENSEARCH_URL, requestTimeout: c.OPENSEARCH_TIMEOUT_MS, maxRetries: 1 };
   if (c.OPENSEARCH_USERNAME && c.OPENSEARCH_PASSWORD) {
     return new Client({ ...common, auth: { username: c.OPENSEARCH_USERNAME, password: c.OPENSEARCH_PASSWORD } });

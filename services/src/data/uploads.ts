@@ -6,19 +6,10 @@
 import { randomUUID } from 'node:crypto';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { env, loadConfig } from '../kit/config';
+import { loadConfig } from '../kit/config';
+import { s3Env } from './settings';
 
-export const s3Env = {
-  S3_BUCKET: env.string({ default: 'platform-uploads' }),
-  S3_REGION: env.string({ default: 'us-east-1' }),
-  /** Set locally (S3-compatible server); unset in AWS. */
-  S3_ENDPOINT: env.optional(),
-  S3_FORCE_PATH_STYLE: env.bool({ default: false }),
-  /** Static keys for the local server; unset in AWS, where the pod role's credentials are used. */
-  S3_ACCESS_KEY_ID: env.optional(),
-  S3_SECRET_ACCESS_KEY: env.optional(),
-  UPLOAD_URL_TTL_SECONDS: env.int({ default: 300, min: 30, max: 3600 }),
-};
+export { s3Env };
 
 export const IMAGE_TYPES: Record<string, string> = {
   'image/jpeg': 'jpg',

@@ -1,5 +1,13 @@
 import { Readable } from 'node:stream';
-import { createService, readIdentity, type Service, type ServiceDefinition } from '../kit';
+import { createService, env, loadConfig, readIdentity, type Service, type ServiceDefinition } from '../kit';
+
+/** Echo's own variables (besides the kit's). */
+export const echoSpec = {
+  /** Registry name (tests run several echo services side by side). */
+  ECHO_NAME: env.string({ default: 'echo' }),
+  /** Non-zero: answer this status to everything but the probes. */
+  ECHO_FAIL_STATUS: env.int({ default: 0, min: 0, max: 599 }),
+};
 
 /** Injected failure: while `status` is non-zero, every route but the probes answers it. */
 export interface EchoFaults {
@@ -8,12 +16,14 @@ export interface EchoFaults {
 
 /**
  * A minimal service: echoes what it received. The gateway's tests and benchmark route to it, and it
- * is the smallest example of a kit service. `ECHO_FAIL_STATUS` (or `faults`) makes it answer that
+ * is the smallest example of a kit service. `ECHO_FAIL_STATUS` (or the `injected` faults) makes it answer that
  * status to everything but probes (fault tests).
  */
-export async function createEcho(overrides: Partial<ServiceDefinition> = {}, faults: EchoFaults = { status: Number(process.env.ECHO_FAIL_STATUS ?? 0) }): Promise<Service> {
+export async function createEcho(overrides: Partial<ServiceDefinition> = {}, injected?: EchoFaults): Promise<Service> {
+  const cfg = loadConfig(echoSpec);
+  const faults = injected ?? { status: cfg.ECHO_FAIL_STATUS };
   return createService({
-    name: process.env.ECHO_NAME ?? 'echo',
+    name: cfg.ECHO_NAME,
     routes(app, ctx) {
       const respond = async (req: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
         if (faults.status) return reply.code(faults.status).send({ error: 'injected_failure', instance: ctx.instanceId });

@@ -1,37 +1,18 @@
 import cors from '@fastify/cors';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
-  BreakerOpenError, ConfigError, Counter, Gauge, Histogram, LATENCY_BUCKETS, NoInstanceError, REQUEST_ID_HEADER,
-  createRedisCluster, createService, env, identityHeaders, isReservedHeader, loadConfig, loadKitConfig,
+  BreakerOpenError, Counter, Gauge, Histogram, LATENCY_BUCKETS, NoInstanceError, REQUEST_ID_HEADER,
+  createRedisCluster, createService, identityHeaders, isReservedHeader, loadConfig, loadKitConfig,
   type Identity, type Service, type ServiceDefinition,
 } from '../kit';
 import { AuthError, JwtVerifier } from './auth';
+import { gatewayEnv, gatewayRules, gatewaySpec } from './env';
 import { RedisRateLimiter, type LimitDecision, type LimitHit } from './rate-limit';
 import {
   DEFAULT_SETTINGS, SETTING_KEYS, compileSettings, parseSettings, type CompiledSettings, type GatewaySettings, type SettingKey,
 } from './settings';
 
-/** Gateway variables (besides the kit's); see services/README.md. */
-export const gatewaySpec = {
-  /** Registry name: instance key and dynamic config prefix `/registry/config/<name>/`. */
-  GATEWAY_NAME: env.string({ default: 'gateway', pattern: /^[a-z0-9-]+$/ }),
-  RATE_LIMIT_KEY_PREFIX: env.string({ default: 'rl' }),
-  JWT_JWKS_URL: env.optional(),
-  JWT_PUBLIC_KEY: env.optional(),
-  JWT_ISSUER: env.optional(),
-  JWT_AUDIENCE: env.list({ default: [] }),
-  JWT_ALGORITHMS: env.list({ default: ['RS256', 'ES256', 'EdDSA'] }),
-  RATE_LIMIT_ENABLED: env.bool({ default: true }),
-  RATE_LIMIT_FAIL_MODE: env.oneOf(['open', 'closed'] as const, { default: 'open' }),
-  RATE_LIMIT_TIMEOUT_MS: env.int({ default: 250, min: 10 }),
-  /** fastify trustProxy: 'true', a hop count, or CIDRs of the load balancers. */
-  TRUST_PROXY: env.string({ default: 'false' }),
-  CORS_ORIGINS: env.list({ default: [] }),
-  VALIDATE_JSON: env.bool({ default: true }),
-  BREAKER_RESET_MS: env.int({ default: 5000, min: 100 }),
-  BREAKER_VOLUME_THRESHOLD: env.int({ default: 5, min: 1 }),
-  BREAKER_ERROR_PERCENT: env.int({ default: 50, min: 1, max: 100 }),
-};
+export { gatewaySpec };
 
 /** Upstream bodies up to this size (with a content-length) are read whole before answering. */
 const BUFFERED_BODY_LIMIT = 64 * 1024;
@@ -65,11 +46,9 @@ interface RouteTarget {
  * passes test hooks (log destination) through to {@link createService}.
  */
 export async function createGateway(source: NodeJS.ProcessEnv = process.env, extra: Partial<ServiceDefinition> = {}): Promise<Service> {
+  // Every variable at once (one error naming each bad one), then the kit's view of them.
+  const config = loadConfig(gatewayEnv, source, gatewayRules);
   const kit = loadKitConfig(source);
-  const config = loadConfig(gatewaySpec, source);
-  if (!!config.JWT_JWKS_URL === !!config.JWT_PUBLIC_KEY) {
-    throw new ConfigError(['JWT_JWKS_URL or JWT_PUBLIC_KEY: set exactly one (the key that verifies access tokens)']);
-  }
   const verifier = await JwtVerifier.create({
     jwksUrl: config.JWT_JWKS_URL,
     publicKey: config.JWT_PUBLIC_KEY,

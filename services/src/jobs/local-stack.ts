@@ -6,7 +6,7 @@
  */
 import { createCatalogService } from '../catalog';
 import { createGateway } from '../gateway';
-import { createLogger, type Service } from '../kit';
+import { createLogger, kitSpec, loadConfig, type Service } from '../kit';
 import { createOrderService } from '../order';
 import { createUserService } from '../user';
 
@@ -20,7 +20,7 @@ async function withPort(port: number, create: () => Promise<Service>): Promise<S
 }
 
 export async function start(): Promise<void> {
-  const log = createLogger({ service: 'local-stack', level: process.env.LOG_LEVEL ?? 'info' });
+  const log = createLogger({ service: 'local-stack', level: loadConfig({ LOG_LEVEL: kitSpec.LOG_LEVEL }).LOG_LEVEL });
   process.env.HOST ??= '127.0.0.1';
   process.env.SEARCH_SYNC_MODE = 'follow';
   const started: Service[] = [];

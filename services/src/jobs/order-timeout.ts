@@ -6,6 +6,8 @@
  * cancellation is a conditional UPDATE in its own transaction, so re-running is harmless.
  */
 import type { RedisClient } from '../data/redis-lock';
+import { loadConfig } from '../kit/config';
+import { orderTimeoutEnv, orderTimeoutRules, orderTimeoutSpec, shardRule } from './env';
 import { runJob } from './runtime';
 import type { Pool } from '../data/mysql';
 import { publishOutbox, relayOutbox, pruneOutbox } from '../data/outbox';
@@ -16,14 +18,10 @@ export interface Shard {
   count: number;
 }
 
+/** This pod's shard: JOB_COMPLETION_INDEX of JOB_COMPLETIONS. Throws a ConfigError naming the variable. */
 export function shardFromEnv(source: NodeJS.ProcessEnv = process.env): Shard {
-  const count = Number(source.JOB_COMPLETIONS ?? '1');
-  const index = Number(source.JOB_COMPLETION_INDEX ?? '0');
-  if (!Number.isInteger(count) || count < 1) throw new Error(`JOB_COMPLETIONS must be an integer >= 1 (got "${source.JOB_COMPLETIONS}")`);
-  if (!Number.isInteger(index) || index < 0 || index >= count) {
-    throw new Error(`JOB_COMPLETION_INDEX must be an integer in [0, ${count - 1}] (got "${source.JOB_COMPLETION_INDEX}")`);
-  }
-  return { index, count };
+  const c = loadConfig(orderTimeoutSpec, source, [shardRule]);
+  return { index: c.JOB_COMPLETION_INDEX, count: c.JOB_COMPLETIONS };
 }
 
 export interface OrderTimeoutResult {
@@ -66,8 +64,8 @@ export async function runOrderTimeout(opts: {
 
 /** Entry of `SERVICE=order-timeout`: one pass over this pod's shard, then exit. */
 export async function start(): Promise<void> {
-  const shard = shardFromEnv();
-  const minutes = Number(process.env.ORDER_TIMEOUT_MINUTES ?? '30');
-  if (!Number.isFinite(minutes) || minutes <= 0) throw new Error(`ORDER_TIMEOUT_MINUTES must be a positive number (got "${process.env.ORDER_TIMEOUT_MINUTES}")`);
-  await runJob('order-timeout', ({ pool, redis }) => runOrderTimeout({ pool, redis, shard, olderThanMs: minutes * 60_000 }));
+  // Every variable of the job at once: one error naming each bad one, before connecting anywhere.
+  const c = loadConfig(orderTimeoutEnv, process.env, orderTimeoutRules);
+  const shard = { index: c.JOB_COMPLETION_INDEX, count: c.JOB_COMPLETIONS };
+  await runJob('order-timeout', ({ pool, redis }) => runOrderTimeout({ pool, redis, shard, olderThanMs: c.ORDER_TIMEOUT_MINUTES * 60_000 }));
 }

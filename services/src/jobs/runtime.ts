@@ -4,9 +4,10 @@
  */
 import { once } from 'node:events';
 import { hostname } from 'node:os';
-import { createLogger, createRedisCluster, loadKitConfig, type Cluster, type Logger } from '../kit';
+import { createLogger, createRedisCluster, loadConfig, loadKitConfig, type Cluster, type Logger } from '../kit';
 import { createMysqlPool, mysqlSettingsFromEnv, type Pool } from '../data/mysql';
 import { ensureSchema } from '../data/schema';
+import { jobSpec } from './env';
 
 export interface JobContext {
   readonly log: Logger;
@@ -36,7 +37,7 @@ async function clusterReady(redis: Cluster, timeoutMs: number): Promise<void> {
 
 export async function runJob(name: string, work: (ctx: JobContext) => Promise<unknown>, source: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = loadKitConfig(source);
-  const instance = source.POD_NAME || config.INSTANCE_ID || `${hostname()}-${process.pid}`;
+  const instance = loadConfig(jobSpec, source).POD_NAME || config.INSTANCE_ID || `${hostname()}-${process.pid}`;
   const log = createLogger({ service: name, instance, level: config.LOG_LEVEL });
   const settings = mysqlSettingsFromEnv(source);
   const pool = createMysqlPool(settings);

@@ -13,6 +13,8 @@ import { allProducts, getProducts, toSearchDoc } from '../catalog/products-store
 import { ORDER_STREAM, PRODUCT_STREAM, productIdsOf } from '../order/events';
 import { createOpenSearchClient } from '../data/opensearch';
 import { ProductSearchIndex } from '../data/product-search';
+import { loadConfig } from '../kit/config';
+import { searchSyncEnv, searchSyncRules } from './env';
 import { runJob } from './runtime';
 
 export const SEARCH_SYNC_GROUP = 'search-sync';
@@ -72,11 +74,12 @@ export function searchSyncConsumers(opts: SearchSyncOptions): StreamConsumer[] {
  * swap), `drain` (apply every pending event, then exit), `follow` (long-running consumer).
  */
 export async function start(): Promise<void> {
-  const mode = process.env.SEARCH_SYNC_MODE ?? 'drain';
-  if (!['full', 'drain', 'follow'].includes(mode)) throw new Error(`SEARCH_SYNC_MODE must be one of full, drain, follow (got "${mode}")`);
+  // Every variable of the job at once: one error naming each bad one, before connecting anywhere.
+  const c = loadConfig(searchSyncEnv, process.env, searchSyncRules);
+  const mode = c.SEARCH_SYNC_MODE;
   await runJob('search-sync', async ({ pool, redis, instance, log, stopping }) => {
     const client = createOpenSearchClient();
-    const index = new ProductSearchIndex(client, process.env.SEARCH_INDEX_ALIAS || 'products');
+    const index = new ProductSearchIndex(client, c.SEARCH_INDEX_ALIAS);
     try {
       if (mode === 'full') return await fullReindex(pool, index);
       await index.ensure();
@@ -88,7 +91,7 @@ export async function start(): Promise<void> {
           index,
           consumer: instance,
           streams,
-          minIdleMs: Number(process.env.SEARCH_SYNC_MIN_IDLE_MS ?? 30_000),
+          minIdleMs: c.SEARCH_SYNC_MIN_IDLE_MS,
           onApplied: (event, result) => {
             totals.events++;
             totals.applied += result.applied;

@@ -20,6 +20,21 @@ export interface VarSpec<T> {
 
 export type Parsed<S> = { [K in keyof S]: S[K] extends VarSpec<infer T> ? T : never };
 
+/** A set of variable parsers, by variable name. */
+export type Specs = Readonly<Record<string, VarSpec<unknown>>>;
+
+/**
+ * A check of several variables together (e.g. "set exactly one of A and B"). It sees the values
+ * that parsed; a variable that failed its own parser is absent. Returns the problems, each naming
+ * its variables.
+ */
+export type EnvRule = (config: Readonly<Record<string, unknown>>) => string[];
+
+/** Types a rule by the spec whose variables it reads. */
+export function envRule<S extends Specs>(_spec: S, check: (config: Partial<Parsed<S>>) => string[]): EnvRule {
+  return check as EnvRule;
+}
+
 function spec<T>(parseValue: (raw: string) => T, fallback: T | undefined): VarSpec<T> {
   return {
     parse(raw) {
@@ -76,6 +91,20 @@ export const env = {
       return raw as T;
     }, opts.default);
   },
+  /** A decimal number (not only integers). `above` is an exclusive lower bound. */
+  number(opts: { default?: number; min?: number; above?: number; max?: number } = {}): VarSpec<number> {
+    const bounds = [
+      opts.above !== undefined ? `above ${opts.above}` : opts.min !== undefined ? `at least ${opts.min}` : '',
+      opts.max !== undefined ? `at most ${opts.max}` : '',
+    ].filter(Boolean).join(' and ');
+    return spec((raw) => {
+      const n = Number(raw);
+      const ok = /^-?(\d+\.?\d*|\.\d+)$/.test(raw) && Number.isFinite(n)
+        && (opts.above === undefined || n > opts.above) && (opts.min === undefined || n >= opts.min) && (opts.max === undefined || n <= opts.max);
+      if (!ok) throw new Error(`must be a number${bounds ? ` ${bounds}` : ''} (got "${raw}")`);
+      return n;
+    }, opts.default);
+  },
   /** Comma-separated list; empty entries are dropped. */
   list(opts: { default?: string[] } = {}): VarSpec<string[]> {
     return spec((raw) => raw.split(',').map((s) => s.trim()).filter(Boolean), opts.default);
@@ -91,22 +120,43 @@ export const env = {
   },
 };
 
-/** Reads and validates every variable of `specs` from `source` (default `process.env`). */
-export function loadConfig<S extends Record<string, VarSpec<unknown>>>(
+/**
+ * Parses every variable of `specs` from `source`, then runs `rules` on what parsed. Never throws:
+ * returns the values that parsed and every problem (empty when the configuration is valid).
+ * `note(name)` may add a hint to a variable's problem.
+ */
+export function parseConfig<S extends Specs>(
   specs: S,
-  source: NodeJS.ProcessEnv = process.env,
-): Parsed<S> {
+  source: Readonly<Record<string, string | undefined>> = process.env,
+  rules: readonly EnvRule[] = [],
+  note: (name: string) => string | undefined = () => undefined,
+): { config: Partial<Parsed<S>>; problems: string[] } {
   const out: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [name, s] of Object.entries(specs)) {
     try {
       out[name] = s.parse(source[name]);
     } catch (err) {
-      problems.push(`${name} ${(err as Error).message}`);
+      const hint = note(name);
+      problems.push(`${name} ${(err as Error).message}${hint ? ` (${hint})` : ''}`);
     }
   }
+  for (const rule of rules) problems.push(...rule(out));
+  return { config: out as Partial<Parsed<S>>, problems };
+}
+
+/**
+ * Reads and validates every variable of `specs` from `source` (default `process.env`), and the
+ * `rules` over several of them. Throws one {@link ConfigError} naming every problem.
+ */
+export function loadConfig<S extends Specs>(
+  specs: S,
+  source: NodeJS.ProcessEnv = process.env,
+  rules: readonly EnvRule[] = [],
+): Parsed<S> {
+  const { config, problems } = parseConfig(specs, source, rules);
   if (problems.length > 0) throw new ConfigError(problems);
-  return out as Parsed<S>;
+  return config as Parsed<S>;
 }
 
 /** Local engine addresses (scripts/engines.sh), the defaults when nothing is configured. */
@@ -117,8 +167,10 @@ export const LOCAL_REDIS_NODES = ['127.0.0.1:27001', '127.0.0.1:27002', '127.0.0
 export const kitSpec = {
   PORT: env.int({ default: 8080, min: 0, max: 65535 }),
   HOST: env.string({ default: '0.0.0.0' }),
-  /** Address other instances reach this one at; in Kubernetes the pod IP (downward API). */
-  ADVERTISE_HOST: env.string({ default: process.env.POD_IP || '127.0.0.1' }),
+  /** Address other instances reach this one at. @default POD_IP, else 127.0.0.1 */
+  ADVERTISE_HOST: env.optional(),
+  /** The pod IP (Kubernetes downward API): the default of ADVERTISE_HOST. */
+  POD_IP: env.optional(),
   INSTANCE_ID: env.optional(),
   SERVICE_VERSION: env.string({ default: '0.1.0' }),
   ZONE: env.string({ default: 'local' }),
@@ -145,10 +197,11 @@ export const kitSpec = {
   SHUTDOWN_DRAIN_MS: env.int({ default: 10_000, min: 0 }),
 };
 
-/** The parsed {@link kitSpec}. */
-export type KitConfig = Parsed<typeof kitSpec>;
+/** The parsed {@link kitSpec}, ADVERTISE_HOST resolved. */
+export type KitConfig = Omit<Parsed<typeof kitSpec>, 'ADVERTISE_HOST'> & { readonly ADVERTISE_HOST: string };
 
 /** Reads the kit variables. Throws {@link ConfigError} naming every bad one. */
 export function loadKitConfig(source: NodeJS.ProcessEnv = process.env): KitConfig {
-  return loadConfig(kitSpec, source);
+  const c = loadConfig(kitSpec, source);
+  return { ...c, ADVERTISE_HOST: c.ADVERTISE_HOST ?? c.POD_IP ?? '127.0.0.1' };
 }

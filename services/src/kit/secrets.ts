@@ -180,7 +180,7 @@ export async function loadSecrets(source: NodeJS.ProcessEnv = process.env, read:
   }
   if (problems.length) throw new ConfigError(problems);
 
-  const region = source.AWS_REGION?.trim() || undefined;
+  const region = secretsSpec.AWS_REGION.parse(source.AWS_REGION);
   const results = await Promise.allSettled(
     wanted.map(async ({ secret, arn }) => {
       const mustFill = secret.required.map((key) => secret.fills[key]);

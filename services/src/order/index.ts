@@ -4,20 +4,15 @@
  * transaction with conditional UPDATEs), `order.created` on a Redis Stream, orders read and paid.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { createService, env, loadConfig, propagatedHeaders, readIdentity, ServiceHttpError, type Service, type ServiceDefinition } from '../kit';
+import { createService, loadConfig, propagatedHeaders, readIdentity, ServiceHttpError, type Service, type ServiceDefinition } from '../kit';
 import { connectMysql, connectRedis, NotReadyError, withDependencyErrors } from '../data/dependencies';
 import { withLocks } from '../data/redis-lock';
 import { publishOutbox } from '../data/outbox';
 import { CartStore } from './cart';
+import { orderEnv, orderSpec } from './env';
 import { getOrder, listOrders, markPaid, OutOfStockError, placeOrder, type OrderLine } from './orders-store';
 
-export const orderSpec = {
-  /** How long a checkout waits for the stock locks of its products. */
-  CHECKOUT_LOCK_WAIT_MS: env.int({ default: 5000, min: 10, max: 60_000 }),
-  CHECKOUT_LOCK_TTL_MS: env.int({ default: 10_000, min: 100, max: 60_000 }),
-  /** Registry name of the catalog service. */
-  CATALOG_SERVICE: env.string({ default: 'catalog', pattern: /^[a-z0-9_-]+$/ }),
-};
+export { orderSpec };
 
 const id = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const;
 
@@ -31,7 +26,7 @@ interface CatalogProduct {
 export const stockLockKey = (productId: number) => `lock:stock:{${productId}}`;
 
 export async function createOrderService(overrides: Partial<ServiceDefinition> = {}): Promise<Service> {
-  const cfg = loadConfig(orderSpec);
+  const cfg = loadConfig(orderEnv);
   return createService({
     name: 'order',
     async routes(app, ctx) {

@@ -4,34 +4,22 @@
  * gateway's default public paths); /me is for the user the gateway's identity headers name.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { createService, env, loadConfig, readIdentity, secretArn, type Service, type ServiceDefinition } from '../kit';
+import { createService, loadConfig, readIdentity, type Service, type ServiceDefinition } from '../kit';
 import { connectMysql, connectRedis, NotReadyError, withDependencyErrors } from '../data/dependencies';
+import { userEnv, userSpec } from './env';
 import { DEFAULT_COST, hashPassword, needsRehash, timingDummyHash, verifyPassword } from './password';
 import { readCookie, SESSION_COOKIE, sessionCookie, SessionStore } from './sessions';
 import { issueToken, jwks, loadSigningKey } from './signing-key';
 import { createUser, EmailTakenError, findUserByEmail, findUserById, publicUser, updateUser } from './users-store';
 
-export const userSpec = {
-  JWT_ISSUER: env.string({ default: 'platform-user' }),
-  JWT_AUDIENCE: env.string({ default: 'platform-api' }),
-  JWT_TTL_SECONDS: env.int({ default: 900, min: 60, max: 86_400 }),
-  JWT_SIGNING_KEY_SECRET_ARN: secretArn(),
-  JWT_PRIVATE_KEY_PEM: env.optional(),
-  JWT_PRIVATE_KEY_FILE: env.optional(),
-  AWS_REGION: env.optional(),
-  SESSION_TTL_SECONDS: env.int({ default: 86_400, min: 60, max: 30 * 86_400 }),
-  /** Secure cookies (HTTPS only). On in AWS behind CloudFront; off for plain-HTTP local runs. */
-  COOKIE_SECURE: env.bool({ default: false }),
-  /** scrypt cost as log2(N). Lower only in tests. */
-  PASSWORD_SCRYPT_LOG2N: env.int({ default: DEFAULT_COST.log2N, min: 10, max: 20 }),
-};
+export { userSpec };
 
 const email = { type: 'string', format: 'email', maxLength: 254 } as const;
 const password = { type: 'string', minLength: 8, maxLength: 128 } as const;
 const name = { type: 'string', minLength: 1, maxLength: 100, pattern: '\\S' } as const;
 
 export async function createUserService(overrides: Partial<ServiceDefinition> = {}): Promise<Service> {
-  const cfg = loadConfig(userSpec);
+  const cfg = loadConfig(userEnv);
   const cost = { ...DEFAULT_COST, log2N: cfg.PASSWORD_SCRYPT_LOG2N };
   return createService({
     name: 'user',

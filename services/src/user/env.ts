@@ -1,0 +1,23 @@
+/** The user service's variables; see services/README.md. */
+import { env, kitSpec } from '../kit/config';
+import { secretArn } from '../kit/secrets';
+import { mysqlEnv } from '../data/settings';
+import { DEFAULT_COST } from './password';
+
+export const userSpec = {
+  JWT_ISSUER: env.string({ default: 'platform-user' }),
+  JWT_AUDIENCE: env.string({ default: 'platform-api' }),
+  JWT_TTL_SECONDS: env.int({ default: 900, min: 60, max: 86_400 }),
+  JWT_SIGNING_KEY_SECRET_ARN: secretArn(),
+  JWT_PRIVATE_KEY_PEM: env.optional(),
+  JWT_PRIVATE_KEY_FILE: env.optional(),
+  AWS_REGION: env.optional(),
+  SESSION_TTL_SECONDS: env.int({ default: 86_400, min: 60, max: 30 * 86_400 }),
+  /** Secure cookies (HTTPS only). On in AWS behind CloudFront; off for plain-HTTP local runs. */
+  COOKIE_SECURE: env.bool({ default: false }),
+  /** scrypt cost as log2(N). Lower only in tests. */
+  PASSWORD_SCRYPT_LOG2N: env.int({ default: DEFAULT_COST.log2N, min: 10, max: 20 }),
+};
+
+/** Every variable `SERVICE=user` reads: the kit's, MySQL's (connectMysql), its own. */
+export const userEnv = { ...kitSpec, ...mysqlEnv, ...userSpec };
