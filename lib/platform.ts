@@ -5,6 +5,7 @@ import { DataStack } from './stacks/data-stack';
 import { EdgeStack } from './stacks/edge-stack';
 import { NetworkStack } from './stacks/network-stack';
 import { WafStack } from './stacks/waf-stack';
+import { WorkloadsStack } from './stacks/workloads-stack';
 
 /** The stacks of one environment, as typed objects for tests and extensions. */
 export interface Platform {
@@ -14,6 +15,8 @@ export interface Platform {
   /** CloudFront web ACL, always in us-east-1. */
   readonly waf: WafStack;
   readonly edge: EdgeStack;
+  /** The platform's workloads on the cluster (cdk8s charts, Pod Identity roles, services image). */
+  readonly workloads: WorkloadsStack;
 }
 
 /** Instantiates every stack of one environment in `app`. Stack names: `<app>-<env>-<part>`. */
@@ -36,5 +39,12 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     webAclArn: waf.webAcl.arn,
     description: `${config.appName} ${config.envName}: CloudFront, WAF attachment, CloudFront-only sticky ALB`,
   });
-  return { network, data, cluster, waf, edge };
+  const workloads = new WorkloadsStack(app, name('workloads'), {
+    config,
+    platformCluster: cluster.platformCluster,
+    data,
+    edge,
+    description: `${config.appName} ${config.envName}: registry, gateway, services and jobs on EKS (cdk8s charts)`,
+  });
+  return { network, data, cluster, waf, edge, workloads };
 }

@@ -1,6 +1,29 @@
-import { EnvironmentName, PlatformConfig } from './types';
+import { DeploymentSettings, EnvironmentName, PlatformConfig, ResourceSettings, WorkloadsConfig } from './types';
 
 const APP = 'platform';
+
+const res = (cpuRequestMillis: number, cpuLimitMillis: number, memoryRequestMiB: number, memoryLimitMiB: number): ResourceSettings =>
+  ({ cpuRequestMillis, cpuLimitMillis, memoryRequestMiB, memoryLimitMiB });
+const deployment = (minReplicas: number, maxReplicas: number, resources: ResourceSettings): DeploymentSettings =>
+  ({ scale: { minReplicas, maxReplicas, targetCpuPercent: 70 }, resources });
+
+/** dev: one replica each, small requests. */
+const devWorkloads: WorkloadsConfig = {
+  namespace: 'platform',
+  logLevel: 'info',
+  shutdown: { preStopSeconds: 5, graceMs: 1000, drainMs: 10_000 },
+  registry: { image: 'gcr.io/etcd-development/etcd:v3.6.16', members: 3, storageGiB: 5, quotaMiB: 2048, compactionRetention: '1h', resources: res(100, 500, 256, 512) },
+  gateway: { ...deployment(1, 3, res(250, 1000, 192, 384)), jwtIssuer: 'platform-user', jwtAudience: 'platform-api', corsOrigins: [] },
+  services: {
+    user: deployment(1, 3, res(200, 1000, 192, 384)),
+    catalog: deployment(1, 3, res(200, 1000, 192, 384)),
+    order: deployment(1, 3, res(200, 1000, 192, 384)),
+  },
+  jobs: {
+    orderTimeout: { schedule: '* * * * *', shards: 1, timeoutMinutes: 30, activeDeadlineSeconds: 50, backoffLimit: 1, resources: res(100, 500, 128, 256) },
+    searchSync: { schedule: '0 3 * * *', activeDeadlineSeconds: 3600, backoffLimit: 2, resources: res(200, 1000, 256, 512), follow: deployment(1, 2, res(100, 500, 192, 384)) },
+  },
+};
 
 /** dev: small and cheap, two AZs, one NAT, single nodes, data destroyed with the stack. */
 export const dev: PlatformConfig = {
@@ -66,6 +89,7 @@ export const dev: PlatformConfig = {
     priceClass: '100',
     waf: { rateLimitPer5Min: 2000, allowCidrs: [], denyCidrs: [] },
   },
+  workloads: devWorkloads,
 };
 
 /** staging: production shape at a smaller size, data retained. */
@@ -80,6 +104,17 @@ export const staging: PlatformConfig = {
   buckets: { ...dev.buckets, noncurrentVersionExpirationDays: 30, accessLogRetentionDays: 90, uploadCorsOrigins: ['https://staging.example.com'] },
   cluster: { ...dev.cluster, endpointAccess: 'private', publicAccessCidrs: [], nodeInstanceTypes: ['m7g.large'], minNodes: 2, maxNodes: 6, desiredNodes: 3, nodeDiskGiB: 50, logRetentionDays: 30 },
   edge: { ...dev.edge, slowStartSeconds: 30, deregistrationDelaySeconds: 30, stickiness: { mode: 'app_cookie', durationSeconds: 86400, appCookieName: 'sid' } },
+  workloads: {
+    ...devWorkloads,
+    shutdown: { preStopSeconds: 15, graceMs: 1000, drainMs: 10_000 },
+    registry: { ...devWorkloads.registry, storageGiB: 10 },
+    gateway: { ...devWorkloads.gateway, ...deployment(2, 6, res(500, 1500, 256, 512)), corsOrigins: ['https://staging.example.com'] },
+    services: {
+      user: deployment(2, 6, res(250, 1000, 256, 512)),
+      catalog: deployment(2, 6, res(250, 1000, 256, 512)),
+      order: deployment(2, 6, res(250, 1000, 256, 512)),
+    },
+  },
 };
 
 /** prod: Multi-AZ everywhere, deletion protection, snapshots/retain on every data store. */
@@ -128,6 +163,21 @@ export const prod: PlatformConfig = {
     apiDefaultTtlSeconds: 10,
     priceClass: 'All',
     waf: { rateLimitPer5Min: 2000, allowCidrs: [], denyCidrs: [] },
+  },
+  workloads: {
+    ...devWorkloads,
+    shutdown: { preStopSeconds: 15, graceMs: 1000, drainMs: 10_000 },
+    registry: { ...devWorkloads.registry, storageGiB: 20, quotaMiB: 4096, resources: res(500, 2000, 512, 1024) },
+    gateway: { ...devWorkloads.gateway, ...deployment(3, 12, res(1000, 2000, 384, 768)), corsOrigins: ['https://www.example.com'] },
+    services: {
+      user: deployment(3, 12, res(500, 2000, 384, 768)),
+      catalog: deployment(3, 12, res(500, 2000, 384, 768)),
+      order: deployment(3, 12, res(500, 2000, 384, 768)),
+    },
+    jobs: {
+      orderTimeout: { ...devWorkloads.jobs.orderTimeout, shards: 3, resources: res(200, 1000, 256, 512) },
+      searchSync: { ...devWorkloads.jobs.searchSync, activeDeadlineSeconds: 7200, resources: res(500, 2000, 512, 1024), follow: deployment(2, 4, res(250, 1000, 256, 512)) },
+    },
   },
 };
 

@@ -4,6 +4,11 @@
  * construct is created, so a bad value fails synth naming the field.
  */
 
+import type { DeploymentSettings, ResourceSettings } from '../../k8s/settings';
+
+/** Scaling and size of one Deployment (k8s/settings.ts: the charts take the same shapes). */
+export type { DeploymentSettings, ResourceSettings };
+
 /** The environments this app knows. */
 export const ENVIRONMENT_NAMES = ['dev', 'staging', 'prod'] as const;
 export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
@@ -172,6 +177,53 @@ export interface EdgeConfig {
   readonly waf: WafConfig;
 }
 
+/** How a pod leaves; the grace period and the ALB's deregistration delay are derived from / checked against it. */
+export interface ShutdownConfig {
+  /** Seconds the pod keeps serving after it is marked terminating (ALB and kube-proxy stop sending). */
+  readonly preStopSeconds: number;
+  /** SHUTDOWN_GRACE_MS of the kit: after the lease is revoked, time for gateways to drop the instance. */
+  readonly graceMs: number;
+  /** SHUTDOWN_DRAIN_MS of the kit: the longest wait for in-flight requests. */
+  readonly drainMs: number;
+}
+
+export interface WorkloadsConfig {
+  /** Kubernetes namespace of every platform workload. */
+  readonly namespace: string;
+  /**
+   * The services image from a team's own pipeline; when left out, `cdk deploy` builds `services/`
+   * (a DockerImageAsset: synth stays offline and needs no Docker).
+   */
+  readonly image?: { readonly repository: string; readonly tag: string };
+  /** LOG_LEVEL of every workload. */
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  readonly shutdown: ShutdownConfig;
+  readonly registry: {
+    /** etcd image pinned by version (3.6.x). */
+    readonly image: string;
+    /** 3 or 5 members. */
+    readonly members: number;
+    readonly storageGiB: number;
+    /** Backend quota in MiB (`--quota-backend-bytes`), 256 to 8192. */
+    readonly quotaMiB: number;
+    /** Periodic compaction retention, e.g. `1h`. */
+    readonly compactionRetention: string;
+    readonly resources: ResourceSettings;
+  };
+  readonly gateway: DeploymentSettings & {
+    /** JWT issuer and audience the user service signs and the gateway checks. */
+    readonly jwtIssuer: string;
+    readonly jwtAudience: string;
+    /** Origins the gateway answers CORS for (the CloudFront site serves the app itself). */
+    readonly corsOrigins: string[];
+  };
+  readonly services: { readonly user: DeploymentSettings; readonly catalog: DeploymentSettings; readonly order: DeploymentSettings };
+  readonly jobs: {
+    readonly orderTimeout: { readonly schedule: string; readonly shards: number; readonly timeoutMinutes: number; readonly activeDeadlineSeconds: number; readonly backoffLimit: number; readonly resources: ResourceSettings };
+    readonly searchSync: { readonly schedule: string; readonly activeDeadlineSeconds: number; readonly backoffLimit: number; readonly resources: ResourceSettings; readonly follow: DeploymentSettings };
+  };
+}
+
 export interface PlatformConfig {
   /** Environment name; also the tag `environment`. */
   readonly envName: EnvironmentName;
@@ -193,4 +245,6 @@ export interface PlatformConfig {
   readonly buckets: BucketsConfig;
   readonly cluster: ClusterConfig;
   readonly edge: EdgeConfig;
+  /** The platform's own workloads on the cluster (cdk8s charts, deployed by the workloads stack). */
+  readonly workloads: WorkloadsConfig;
 }

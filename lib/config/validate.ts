@@ -1,6 +1,6 @@
 import { InterfaceVpcEndpointAwsService } from 'aws-cdk-lib/aws-ec2';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { ENVIRONMENT_NAMES, PlatformConfig } from './types';
+import { DeploymentSettings, ENVIRONMENT_NAMES, PlatformConfig, ResourceSettings, ShutdownConfig } from './types';
 
 /** Thrown when an environment config is invalid; the message lists every bad field. */
 export class ConfigError extends Error {
@@ -173,6 +173,85 @@ export function configProblems(c: PlatformConfig): string[] {
   field('edge.waf.rateLimitPer5Min', int(w.rateLimitPer5Min, 10, 2_000_000_000), 'must be an integer from 10 to 2000000000', w.rateLimitPer5Min);
   field('edge.waf.allowCidrs', Array.isArray(w.allowCidrs) && w.allowCidrs.every(isCidr), 'must be a list of IPv4 CIDRs', w.allowCidrs);
   field('edge.waf.denyCidrs', Array.isArray(w.denyCidrs) && w.denyCidrs.every(isCidr), 'must be a list of IPv4 CIDRs', w.denyCidrs);
+  p.push(...workloadProblems(c));
+  return p;
+}
+
+/**
+ * The pod's grace period, derived from the shutdown path so they cannot drift: preStop wait, then
+ * the kit's grace and drain, plus 5 s for the process to exit.
+ */
+export function terminationGraceSeconds(s: ShutdownConfig): number {
+  return s.preStopSeconds + Math.ceil((s.graceMs + s.drainMs) / 1000) + 5;
+}
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const CRON = /^(\S+\s+){4}\S+$/;
+
+function workloadProblems(c: PlatformConfig): string[] {
+  const p: string[] = [];
+  const field = (name: string, ok: boolean, allowed: string, got: unknown) => {
+    if (!ok) p.push(`workloads.${name}: ${allowed} (got ${JSON.stringify(got)})`);
+  };
+  const int = (v: unknown, min: number, max: number) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+  const str = (v: unknown): v is string => typeof v === 'string';
+  const w = c.workloads;
+  if (!w || typeof w !== 'object') return ['workloads: must be set (namespace, shutdown, registry, gateway, services, jobs)'];
+  const prod = c.envName === 'prod';
+  const resources = (name: string, r: ResourceSettings | undefined) => {
+    const ok = !!r && int(r.cpuRequestMillis, 10, 64_000) && int(r.cpuLimitMillis, 10, 64_000) && int(r.memoryRequestMiB, 32, 262_144) && int(r.memoryLimitMiB, 32, 262_144)
+      && r.cpuLimitMillis >= r.cpuRequestMillis && r.memoryLimitMiB >= r.memoryRequestMiB;
+    field(`${name}.resources`, ok, 'must give cpuRequestMillis <= cpuLimitMillis (10-64000) and memoryRequestMiB <= memoryLimitMiB (32-262144)', r);
+  };
+  const deployment = (name: string, d: DeploymentSettings | undefined) => {
+    const sc = d?.scale;
+    field(`${name}.scale`, !!sc && int(sc.minReplicas, prod ? 2 : 1, 100) && int(sc.maxReplicas, sc.minReplicas, 100) && int(sc.targetCpuPercent, 10, 100),
+      `must give minReplicas ${prod ? '2' : '1'}-100, maxReplicas from minReplicas to 100, targetCpuPercent 10-100${prod ? ' (prod keeps two replicas for its PDB)' : ''}`, sc);
+    resources(name, d?.resources);
+  };
+  field('namespace', str(w.namespace) && DNS_LABEL.test(w.namespace), 'must be a DNS label (lower-case letters, digits, -)', w.namespace);
+  if (w.image !== undefined) {
+    field('image.repository', str(w.image.repository) && /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/.test(w.image.repository), 'must be an image repository such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/platform-services', w.image.repository);
+    field('image.tag', str(w.image.tag) && /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(w.image.tag) && w.image.tag !== 'latest', 'must be an immutable tag (not latest)', w.image.tag);
+  }
+  field('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(w.logLevel), 'must be one of fatal, error, warn, info, debug, trace', w.logLevel);
+  const sd = w.shutdown ?? ({} as ShutdownConfig);
+  field('shutdown.preStopSeconds', int(sd.preStopSeconds, 1, 120), 'must be an integer from 1 to 120', sd.preStopSeconds);
+  field('shutdown.graceMs', int(sd.graceMs, 0, 60_000), 'must be an integer from 0 to 60000', sd.graceMs);
+  field('shutdown.drainMs', int(sd.drainMs, 1000, 300_000), 'must be an integer from 1000 to 300000', sd.drainMs);
+  if (int(sd.preStopSeconds, 1, 120) && int(sd.graceMs, 0, 60_000) && int(sd.drainMs, 1000, 300_000) && Number.isInteger(c.edge?.deregistrationDelaySeconds)) {
+    const grace = terminationGraceSeconds(sd);
+    if (c.edge.deregistrationDelaySeconds > grace) {
+      p.push(`workloads.shutdown: the pod's grace period (preStopSeconds + graceMs + drainMs + 5 s = ${grace} s) must cover edge.deregistrationDelaySeconds `
+        + `(${c.edge.deregistrationDelaySeconds} s): the ALB would keep sending in-flight requests to a pod already killed`);
+    }
+  }
+  const r = w.registry ?? ({} as PlatformConfig['workloads']['registry']);
+  field('registry.image', str(r.image) && /:v?3\.\d+\.\d+$/.test(r.image), 'must be an etcd 3.x image pinned by version, like gcr.io/etcd-development/etcd:v3.6.16', r.image);
+  field('registry.members', r.members === 3 || r.members === 5, 'must be 3 or 5 (an odd quorum)', r.members);
+  field('registry.storageGiB', int(r.storageGiB, 1, 1000), 'must be an integer from 1 to 1000', r.storageGiB);
+  field('registry.quotaMiB', int(r.quotaMiB, 256, 8192), 'must be an integer from 256 to 8192 (etcd supports up to 8 GiB)', r.quotaMiB);
+  field('registry.compactionRetention', str(r.compactionRetention) && /^\d+[hm]$/.test(r.compactionRetention), 'must be a duration like 1h or 30m', r.compactionRetention);
+  resources('registry', r.resources);
+  const g = w.gateway ?? ({} as PlatformConfig['workloads']['gateway']);
+  deployment('gateway', g);
+  field('gateway.jwtIssuer', str(g.jwtIssuer) && g.jwtIssuer.length > 0, 'must be a non-empty string', g.jwtIssuer);
+  field('gateway.jwtAudience', str(g.jwtAudience) && g.jwtAudience.length > 0, 'must be a non-empty string', g.jwtAudience);
+  field('gateway.corsOrigins', Array.isArray(g.corsOrigins) && g.corsOrigins.every((o) => str(o) && /^https?:\/\/[^/\s*,]+$/.test(o)), 'must be a list of origins like https://www.example.com (no wildcard)', g.corsOrigins);
+  for (const name of ['user', 'catalog', 'order'] as const) deployment(`services.${name}`, w.services?.[name]);
+  const ot = w.jobs?.orderTimeout ?? ({} as PlatformConfig['workloads']['jobs']['orderTimeout']);
+  field('jobs.orderTimeout.schedule', str(ot.schedule) && CRON.test(ot.schedule.trim()), 'must be a 5-field cron expression', ot.schedule);
+  field('jobs.orderTimeout.shards', int(ot.shards, 1, 100), 'must be an integer from 1 to 100', ot.shards);
+  field('jobs.orderTimeout.timeoutMinutes', int(ot.timeoutMinutes, 1, 10_080), 'must be an integer from 1 to 10080', ot.timeoutMinutes);
+  field('jobs.orderTimeout.activeDeadlineSeconds', int(ot.activeDeadlineSeconds, 10, 86_400), 'must be an integer from 10 to 86400', ot.activeDeadlineSeconds);
+  field('jobs.orderTimeout.backoffLimit', int(ot.backoffLimit, 0, 10), 'must be an integer from 0 to 10', ot.backoffLimit);
+  resources('jobs.orderTimeout', ot.resources);
+  const ss = w.jobs?.searchSync ?? ({} as PlatformConfig['workloads']['jobs']['searchSync']);
+  field('jobs.searchSync.schedule', str(ss.schedule) && CRON.test(ss.schedule.trim()), 'must be a 5-field cron expression', ss.schedule);
+  field('jobs.searchSync.activeDeadlineSeconds', int(ss.activeDeadlineSeconds, 60, 86_400), 'must be an integer from 60 to 86400', ss.activeDeadlineSeconds);
+  field('jobs.searchSync.backoffLimit', int(ss.backoffLimit, 0, 10), 'must be an integer from 0 to 10', ss.backoffLimit);
+  resources('jobs.searchSync', ss.resources);
+  deployment('jobs.searchSync.follow', ss.follow);
   return p;
 }
 

@@ -21,9 +21,22 @@ export const CLUSTER_VERSIONS: Record<string, { version: eks.KubernetesVersion; 
       'coredns': 'v1.13.2-eksbuild.1',
       'eks-pod-identity-agent': 'v1.3.9-eksbuild.5',
       'metrics-server': 'v0.8.0-eksbuild.6',
+      // Not read from describe-addon-versions here (no AWS access): check it before the first deploy.
+      'aws-ebs-csi-driver': 'v1.54.0-eksbuild.1',
     },
   },
 };
+
+/**
+ * Add-on settings: the VPC CNI enforces NetworkPolicies (ignored otherwise), and the EBS CSI
+ * controller gets its AWS role through Pod Identity (below).
+ */
+const ADDON_CONFIGURATION: Record<string, Record<string, unknown>> = {
+  'vpc-cni': { enableNetworkPolicy: 'true' },
+};
+
+/** Service account of the EBS CSI controller (the add-on's own). */
+const EBS_CSI_SERVICE_ACCOUNT = 'ebs-csi-controller-sa';
 
 /** Every control-plane log type, all on: the audit trail of who did what to the cluster. */
 const CONTROL_PLANE_LOGS = [
@@ -131,6 +144,8 @@ export class PlatformCluster extends Construct {
   /** Group of the kubectl provider Lambdas. */
   readonly kubectlSecurityGroup: ec2.SecurityGroup;
   readonly addons: Record<string, eks.IAddon> = {};
+  /** Role of the EBS CSI controller (Pod Identity): provisions the encrypted gp3 volumes of PVCs. */
+  readonly ebsCsiRole: iam.Role;
   readonly clusterName: string;
   readonly kubernetesVersion: string;
   /** The EKS-made cluster security group (control plane and every node). */
@@ -202,7 +217,18 @@ export class PlatformCluster extends Construct {
         addonName: name,
         addonVersion: version,
         preserveOnDelete: false,
+        configurationValues: ADDON_CONFIGURATION[name],
       });
+    }
+    this.ebsCsiRole = new iam.Role(this, 'EbsCsiRole', {
+      assumedBy: new iam.ServicePrincipal('pods.eks.amazonaws.com').withSessionTags(),
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonEBSCSIDriverPolicy')],
+      description: `EBS CSI controller of ${this.clusterName} (Pod Identity)`,
+    });
+    const ebsCsi = this.addons['aws-ebs-csi-driver'];
+    if (ebsCsi) {
+      (ebsCsi.node.defaultChild as eks.CfnAddon).podIdentityAssociations = [{ serviceAccount: EBS_CSI_SERVICE_ACCOUNT, roleArn: this.ebsCsiRole.roleArn }];
+      ebsCsi.node.addDependency(this.addons['eks-pod-identity-agent']);
     }
 
     (props.adminPrincipalArns ?? []).forEach((arn, i) => this.cluster.grantClusterAdmin(`Admin${i}`, arn));
@@ -257,6 +283,10 @@ export class PlatformCluster extends Construct {
       id: awsManaged(n),
       reason: 'The AWS-managed node policies EKS documents for managed node groups; AWS updates them with the kubelet, CNI and SSM agent, which a hand-written copy would lag behind.',
     })));
+    acknowledge(this.ebsCsiRole, {
+      id: awsManaged('service-role/AmazonEBSCSIDriverPolicy'),
+      reason: 'The AWS-managed policy of the EBS CSI driver: its volume and snapshot calls are conditioned on the driver\'s own ebs.csi.aws.com tags, and AWS keeps it in step with the driver versions.',
+    });
     acknowledge(this.cluster.role, {
       id: awsManaged('AmazonEKSClusterPolicy'),
       reason: 'The AWS-managed service role policy the EKS control plane requires; AWS maintains it as EKS gains features.',

@@ -1,0 +1,33 @@
+import { App, Chart } from 'cdk8s';
+import { NamespaceChart } from './charts/namespace';
+import { RegistryChart } from './charts/registry';
+import { GatewayChart, JobsChart, ServicesChart } from './charts/workloads';
+import { WorkloadSettings } from './settings';
+
+export * from './settings';
+export { TargetGroupBinding } from './target-group-binding';
+export { Microservice } from './microservice';
+export { serviceEnv } from './env';
+
+/** The platform's charts, in apply order (namespace first). Ids are stable: they name the manifests. */
+export interface WorkloadCharts {
+  readonly namespace: NamespaceChart;
+  readonly registry: RegistryChart;
+  readonly gateway: GatewayChart;
+  readonly services: ServicesChart;
+  readonly jobs: JobsChart;
+}
+
+/** Builds every chart into `app` from one settings object. */
+export function buildWorkloadCharts(app: App, settings: WorkloadSettings): WorkloadCharts {
+  return {
+    namespace: new NamespaceChart(app, 'namespace', settings),
+    registry: new RegistryChart(app, 'registry', settings),
+    gateway: new GatewayChart(app, 'gateway', settings),
+    services: new ServicesChart(app, 'services', settings),
+    jobs: new JobsChart(app, 'jobs', settings),
+  };
+}
+
+/** Charts as [name, chart] in apply order. */
+export const chartEntries = (c: WorkloadCharts): [string, Chart][] => Object.entries(c);

@@ -1,0 +1,127 @@
+/**
+ * Everything the workload charts need, as one plain object: no aws-cdk-lib here, so the same charts
+ * serve CDK (values are CloudFormation tokens) and GitOps (values are concrete strings read from a
+ * values file). `lib/workloads/settings.ts` builds it from the environment config.
+ */
+
+/** CPU in millicores, memory in MiB. */
+export interface ResourceSettings {
+  readonly cpuRequestMillis: number;
+  readonly cpuLimitMillis: number;
+  readonly memoryRequestMiB: number;
+  readonly memoryLimitMiB: number;
+}
+
+/** Replicas between min and max, scaled on CPU (HPA, autoscaling/v2). */
+export interface ScaleSettings {
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  /** Average CPU utilisation (% of the request) the HPA aims for. */
+  readonly targetCpuPercent: number;
+}
+
+export interface DeploymentSettings {
+  readonly scale: ScaleSettings;
+  readonly resources: ResourceSettings;
+}
+
+/**
+ * How a pod leaves: the preStop wait (the ALB / kube-proxy stop sending first), then the kit's
+ * SIGTERM path (revoke the lease, wait SHUTDOWN_GRACE_MS, drain up to SHUTDOWN_DRAIN_MS).
+ */
+export interface ShutdownSettings {
+  readonly preStopSeconds: number;
+  readonly graceMs: number;
+  readonly drainMs: number;
+  /** Longer than preStop + grace + drain (checked by the config validation). */
+  readonly terminationGracePeriodSeconds: number;
+}
+
+export interface RegistrySettings {
+  /** etcd image, pinned by version. */
+  readonly image: string;
+  /** Members: 3 (or 5). */
+  readonly members: number;
+  readonly storageGiB: number;
+  /** `--quota-backend-bytes`. */
+  readonly quotaBackendBytes: number;
+  /** `--auto-compaction-retention` with periodic mode, e.g. `1h`. */
+  readonly compactionRetention: string;
+  readonly resources: ResourceSettings;
+}
+
+export interface GatewaySettings extends DeploymentSettings {
+  /** ARN of the sticky target group the edge stack owns (TargetGroupBinding). */
+  readonly targetGroupArn: string;
+  /** TRUST_PROXY of the gateway: the hops in front of it (CloudFront + ALB). */
+  readonly trustProxy: string;
+  readonly jwt: { readonly issuer: string; readonly audience: string; readonly jwksUrl: string };
+  readonly corsOrigins: readonly string[];
+}
+
+export interface OrderTimeoutJobSettings {
+  readonly schedule: string;
+  /** Indexed completions: the job splits its work by JOB_COMPLETION_INDEX. */
+  readonly shards: number;
+  readonly timeoutMinutes: number;
+  readonly activeDeadlineSeconds: number;
+  readonly backoffLimit: number;
+  readonly resources: ResourceSettings;
+}
+
+export interface SearchSyncJobSettings {
+  /** Nightly full rebuild. */
+  readonly schedule: string;
+  readonly activeDeadlineSeconds: number;
+  readonly backoffLimit: number;
+  readonly resources: ResourceSettings;
+  /** The follow-mode consumer (a Deployment). */
+  readonly follow: DeploymentSettings;
+}
+
+/** Where the data stores are; secrets by ARN only (read at start through Pod Identity). */
+export interface DataEndpoints {
+  readonly mysql: { readonly host: string; readonly port: string; readonly database: string; readonly secretArn: string };
+  /** Redis Cluster configuration endpoint `host:port`, TLS on. */
+  readonly redis: { readonly nodes: string; readonly secretArn: string };
+  readonly opensearch: { readonly url: string; readonly secretArn: string };
+  readonly uploads: { readonly bucket: string };
+  /** The gateway's JWKS comes from the user service; its signing key from this secret. */
+  readonly jwtSigningKeySecretArn: string;
+}
+
+/** Ports the data stores listen on (NetworkPolicy egress). */
+export interface DataPorts {
+  readonly mysql: number;
+  readonly redis: number;
+  readonly opensearch: number;
+}
+
+export interface WorkloadSettings {
+  readonly envName: string;
+  readonly namespace: string;
+  /** Services image (one image, SERVICE picks the entry). */
+  readonly image: string;
+  readonly region: string;
+  /** CIDR of the VPC: the ALB and the data stores live in it (NetworkPolicy peers). */
+  readonly vpcCidr: string;
+  /** Port every HTTP workload listens on (the target group port too). */
+  readonly port: number;
+  readonly logLevel: string;
+  readonly shutdown: ShutdownSettings;
+  readonly registry: RegistrySettings;
+  readonly gateway: GatewaySettings;
+  readonly services: { readonly user: DeploymentSettings; readonly catalog: DeploymentSettings; readonly order: DeploymentSettings };
+  readonly jobs: { readonly orderTimeout: OrderTimeoutJobSettings; readonly searchSync: SearchSyncJobSettings };
+  readonly data: DataEndpoints;
+  readonly dataPorts: DataPorts;
+  /** StorageClass the etcd volumes use (made by the namespace chart: gp3, encrypted). */
+  readonly storageClassName: string;
+}
+
+/** Paths the services kit serves (services/src/kit/health.ts). */
+export const KIT_PATHS = { ready: '/readyz', live: '/healthz', metrics: '/metrics' } as const;
+
+/** Names of the workloads: Kubernetes object names, ServiceAccounts, SERVICE values, Pod Identity. */
+export const WORKLOADS = ['gateway', 'user', 'catalog', 'order', 'order-timeout', 'search-sync', 'search-sync-follow', 'etcd'] as const;
+export type WorkloadName = (typeof WORKLOADS)[number];

@@ -1,0 +1,108 @@
+import type { WorkloadSettings } from '../../k8s/settings';
+import { PlatformConfig, terminationGraceSeconds } from '../config';
+
+/**
+ * The values only a deployment knows: what the other stacks made. In CDK they are tokens of those
+ * stacks' resources; for GitOps they come from a values file (`cdk deploy --outputs-file`).
+ */
+export interface WorkloadEndpoints {
+  /** Full image reference of the services image. */
+  readonly image: string;
+  readonly targetGroupArn: string;
+  readonly mysql: { readonly host: string; readonly port: string; readonly secretArn: string };
+  /** Redis Cluster configuration endpoint. */
+  readonly redis: { readonly host: string; readonly port: string; readonly secretArn: string };
+  /** OpenSearch domain endpoint (host name, HTTPS). */
+  readonly opensearch: { readonly host: string; readonly secretArn: string };
+  readonly uploadsBucket: string;
+  readonly jwtSigningKeySecretArn: string;
+}
+
+/** StorageClass of the registry's volumes (made by the namespace chart). */
+export const STORAGE_CLASS = 'platform-gp3';
+
+/** Ports the data stores listen on: the data constructs' defaults (their security groups open exactly these). */
+export const DATA_PORTS = { mysql: 3306, redis: 6379, opensearch: 443 } as const;
+
+/** One place that turns the environment config and the endpoints into the charts' settings. */
+export function workloadSettings(config: PlatformConfig, e: WorkloadEndpoints): WorkloadSettings {
+  const w = config.workloads;
+  const vpcCidr = config.network.existingVpc?.vpcCidr ?? config.network.vpcCidr;
+  return {
+    envName: config.envName,
+    namespace: w.namespace,
+    image: e.image,
+    region: config.region,
+    vpcCidr,
+    port: config.edge.gatewayPort,
+    logLevel: w.logLevel,
+    shutdown: { ...w.shutdown, terminationGracePeriodSeconds: terminationGraceSeconds(w.shutdown) },
+    registry: {
+      image: w.registry.image,
+      members: w.registry.members,
+      storageGiB: w.registry.storageGiB,
+      quotaBackendBytes: w.registry.quotaMiB * 1024 * 1024,
+      compactionRetention: w.registry.compactionRetention,
+      resources: w.registry.resources,
+    },
+    gateway: {
+      scale: w.gateway.scale,
+      resources: w.gateway.resources,
+      targetGroupArn: e.targetGroupArn,
+      // CloudFront, then the ALB: the client address is two hops back in X-Forwarded-For.
+      trustProxy: '2',
+      jwt: {
+        issuer: w.gateway.jwtIssuer,
+        audience: w.gateway.jwtAudience,
+        jwksUrl: `http://user.${w.namespace}.svc:${config.edge.gatewayPort}/.well-known/jwks.json`,
+      },
+      corsOrigins: w.gateway.corsOrigins,
+    },
+    services: w.services,
+    jobs: w.jobs,
+    data: {
+      mysql: { host: e.mysql.host, port: e.mysql.port, database: config.mysql.databaseName, secretArn: e.mysql.secretArn },
+      redis: { nodes: `${e.redis.host}:${e.redis.port}`, secretArn: e.redis.secretArn },
+      opensearch: { url: `https://${e.opensearch.host}`, secretArn: e.opensearch.secretArn },
+      uploads: { bucket: e.uploadsBucket },
+      jwtSigningKeySecretArn: e.jwtSigningKeySecretArn,
+    },
+    dataPorts: DATA_PORTS,
+    storageClassName: STORAGE_CLASS,
+  };
+}
+
+/**
+ * The endpoints as flat stack outputs (`cdk deploy --outputs-file` writes them) and back: the GitOps
+ * command reads the same values CDK wires in as tokens. Output key -> path in WorkloadEndpoints.
+ */
+export const ENDPOINT_OUTPUTS: Record<string, (e: WorkloadEndpoints) => string> = {
+  Image: (e) => e.image,
+  TargetGroupArn: (e) => e.targetGroupArn,
+  MysqlHost: (e) => e.mysql.host,
+  MysqlPort: (e) => e.mysql.port,
+  MysqlSecretArn: (e) => e.mysql.secretArn,
+  RedisHost: (e) => e.redis.host,
+  RedisPort: (e) => e.redis.port,
+  RedisSecretArn: (e) => e.redis.secretArn,
+  OpenSearchHost: (e) => e.opensearch.host,
+  OpenSearchSecretArn: (e) => e.opensearch.secretArn,
+  UploadsBucket: (e) => e.uploadsBucket,
+  JwtSigningKeySecretArn: (e) => e.jwtSigningKeySecretArn,
+};
+
+/** Reads WorkloadEndpoints from stack outputs; throws naming every missing or empty key. */
+export function endpointsFromOutputs(outputs: Record<string, unknown>, source: string): WorkloadEndpoints {
+  const missing = Object.keys(ENDPOINT_OUTPUTS).filter((k) => typeof outputs[k] !== 'string' || outputs[k] === '');
+  if (missing.length) throw new Error(`${source}: missing output(s) ${missing.join(', ')} (write them with: npx cdk deploy --all -c env=ENV --outputs-file FILE)`);
+  const o = outputs as Record<string, string>;
+  return {
+    image: o.Image,
+    targetGroupArn: o.TargetGroupArn,
+    mysql: { host: o.MysqlHost, port: o.MysqlPort, secretArn: o.MysqlSecretArn },
+    redis: { host: o.RedisHost, port: o.RedisPort, secretArn: o.RedisSecretArn },
+    opensearch: { host: o.OpenSearchHost, secretArn: o.OpenSearchSecretArn },
+    uploadsBucket: o.UploadsBucket,
+    jwtSigningKeySecretArn: o.JwtSigningKeySecretArn,
+  };
+}

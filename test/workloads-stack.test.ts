@@ -1,0 +1,103 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { Stack } from 'aws-cdk-lib';
+import { build, ENVS, resourcesOf } from './support/platform';
+
+const MANIFEST = 'Custom::AWSCDK-EKS-KubernetesResource';
+
+describe.each(ENVS)('WorkloadsStack (%s)', (env) => {
+  const { platform, config } = build(env);
+  const stack = platform.workloads;
+  const template = Template.fromStack(stack);
+  const manifests = resourcesOf(template, MANIFEST);
+  const idOf = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as never);
+
+  test('one KubernetesManifest per chart, in this stack, each well under the 256 KiB event / 1 MB template caps', () => {
+    expect(manifests.map(([id]) => id)).toEqual(['namespace', 'registry', 'gateway', 'services', 'jobs'].map((n) => idOf(stack.manifests[n])));
+    for (const [, r] of manifests) expect(JSON.stringify(r.Properties.Manifest).length).toBeLessThan(100_000);
+    expect(JSON.stringify(template.toJSON()).length).toBeLessThan(500_000);
+    // Nothing of the workloads lands in the cluster stack (that would cycle with the edge stack).
+    expect(resourcesOf(Template.fromStack(platform.cluster), MANIFEST).map(([id]) => id).filter((id) => /Chart/.test(id))).toEqual([]);
+  });
+
+  test('apply order: namespace first; pods after their Pod Identity associations; gateway after the ALB controller', () => {
+    const dependsOn = (name: string) => template.toJSON().Resources[idOf(stack.manifests[name])].DependsOn ?? [];
+    const order = ['namespace', 'registry', 'gateway', 'services', 'jobs'];
+    order.slice(1).forEach((name, i) => expect(dependsOn(name)).toContain(idOf(stack.manifests[order[i]])));
+    const associations = resourcesOf(template, 'AWS::EKS::PodIdentityAssociation').map(([id]) => id);
+    for (const name of ['gateway', 'services', 'jobs']) expect(dependsOn(name)).toEqual(expect.arrayContaining(associations));
+    // The controller lives in the cluster stack: a stack dependency orders it before this one.
+    expect(stack.dependencies).toEqual(expect.arrayContaining([platform.cluster, platform.edge, platform.data]));
+  });
+
+  test('one Pod Identity role per workload, bound to its ServiceAccount in the platform namespace', () => {
+    const associations = resourcesOf(template, 'AWS::EKS::PodIdentityAssociation').map(([, r]) => r.Properties);
+    expect(associations.map((a) => a.ServiceAccount).sort()).toEqual(['catalog', 'gateway', 'order', 'order-timeout', 'search-sync', 'search-sync-follow', 'user']);
+    for (const a of associations) expect(a.Namespace).toBe(config.workloads.namespace);
+    for (const [, role] of resourcesOf(template, 'AWS::IAM::Role')) {
+      expect(role.Properties.AssumeRolePolicyDocument.Statement[0]).toEqual(expect.objectContaining({
+        Action: ['sts:AssumeRole', 'sts:TagSession'], Principal: { Service: 'pods.eks.amazonaws.com' },
+      }));
+    }
+  });
+
+  test('least privilege: each role reads only its own secrets; only catalog touches the bucket, under products/', () => {
+    const policies = Object.fromEntries(Object.entries(stack.roles).map(([name, role]) => {
+      const doc = stack.resolve((role.node.tryFindChild('DefaultPolicy') as any).document.toJSON());
+      return [name, doc.Statement as any[]];
+    }));
+    const list = (v: unknown): string[] => ([] as string[]).concat(v as string[]);
+    const actions = (name: string) => policies[name].flatMap((s) => list(s.Action));
+    const secretCount = (name: string) => list(policies[name].find((s) => s.Action === 'secretsmanager:GetSecretValue').Resource).length;
+    expect(secretCount('gateway')).toBe(1); // Redis only
+    expect(secretCount('user')).toBe(3); // MySQL, Redis, JWT key
+    expect(secretCount('catalog')).toBe(3); // MySQL, Redis, OpenSearch
+    for (const name of Object.keys(policies)) {
+      expect(actions(name).every((a) => !a.includes('*'))).toBe(true);
+      for (const s of policies[name]) expect(JSON.stringify(s.Resource)).not.toMatch(/"\*"/);
+      if (name !== 'catalog') expect(actions(name).filter((a) => a.startsWith('s3:'))).toEqual([]);
+    }
+    const s3 = policies.catalog.find((s) => list(s.Action).includes('s3:PutObject'));
+    expect(s3.Action).toEqual(['s3:PutObject', 's3:GetObject']);
+    expect(JSON.stringify(s3.Resource)).toMatch(/\/products\/\*"/);
+    for (const s of Object.values(policies).flat().filter((st) => list(st.Action).includes('kms:Decrypt'))) {
+      expect(s.Condition.StringEquals['kms:ViaService']).toMatch(/^(secretsmanager|s3)\./);
+    }
+  });
+
+  test('no secret value in any manifest: secrets travel by ARN', () => {
+    const text = JSON.stringify(manifests.map(([, r]) => r.Properties.Manifest));
+    expect(text).not.toMatch(/PASSWORD"|"value":"-----BEGIN/);
+    expect(text).toMatch(/MYSQL_SECRET_ARN/);
+  });
+
+  test('the services image: a DockerImageAsset on the repository root (offline synth), or the configured image', () => {
+    expect(stack.imageAsset).toBeDefined();
+    expect(Stack.of(stack.imageAsset!).resolve(stack.image)).toBeDefined();
+    const withImage = build(env, { workloads: { ...config.workloads, image: { repository: '111111111111.dkr.ecr.eu-west-1.amazonaws.com/platform-services', tag: '1.2.3' } } });
+    expect(withImage.platform.workloads.imageAsset).toBeUndefined();
+    expect(withImage.platform.workloads.image).toBe('111111111111.dkr.ecr.eu-west-1.amazonaws.com/platform-services:1.2.3');
+  });
+
+  test('outputs carry every endpoint the GitOps command needs', () => {
+    expect(Object.keys(template.toJSON().Outputs)).toEqual(expect.arrayContaining(['Image', 'TargetGroupArn', 'MysqlHost', 'RedisHost', 'OpenSearchHost', 'UploadsBucket', 'JwtSigningKeySecretArn']));
+  });
+
+  test('snapshot', () => {
+    expect(template.toJSON()).toMatchSnapshot();
+  });
+});
+
+describe('PlatformCluster runs what the workloads need', () => {
+  const { platform } = build('prod');
+  const cluster = Template.fromStack(platform.cluster);
+
+  test('the VPC CNI enforces NetworkPolicies', () => {
+    cluster.hasResourceProperties('AWS::EKS::Addon', { AddonName: 'vpc-cni', ConfigurationValues: JSON.stringify({ enableNetworkPolicy: 'true' }) });
+  });
+
+  test('the EBS CSI driver add-on is pinned and gets its role through Pod Identity', () => {
+    const [, addon] = resourcesOf(cluster, 'AWS::EKS::Addon').find(([, r]) => r.Properties.AddonName === 'aws-ebs-csi-driver')!;
+    expect(addon.Properties.AddonVersion).toMatch(/^v\d+\.\d+\.\d+-eksbuild\.\d+$/);
+    expect(addon.Properties.PodIdentityAssociations).toEqual([{ ServiceAccount: 'ebs-csi-controller-sa', RoleArn: expect.anything() }]);
+  });
+});
