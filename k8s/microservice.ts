@@ -21,10 +21,19 @@ export function containerResources(r: ResourceSettings): kplus.ContainerResource
   };
 }
 
-/** POD_NAME / POD_IP from the downward API: the instance id and the address registered in etcd. */
+/**
+ * From the downward API: the pod name (a job's stream consumer name, POD_NAME) and the pod IP (the
+ * address a service registers in etcd, POD_IP).
+ */
 export const DOWNWARD_ENV = {
   POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
   POD_IP: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_IP),
+};
+
+/** A kit service's instance id in the registry is its pod name (INSTANCE_ID). */
+const SERVICE_DOWNWARD_ENV = {
+  INSTANCE_ID: DOWNWARD_ENV.POD_NAME,
+  POD_IP: DOWNWARD_ENV.POD_IP,
 };
 
 export const plainEnv = (env: Record<string, string>): Record<string, kplus.EnvValue> =>
@@ -96,7 +105,7 @@ export class Microservice extends Construct {
         image: props.image,
         imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
         portNumber: port,
-        envVariables: { ...plainEnv(props.env), ...DOWNWARD_ENV },
+        envVariables: { ...plainEnv(props.env), ...(port === undefined ? DOWNWARD_ENV : SERVICE_DOWNWARD_ENV) },
         resources: containerResources(settings.resources),
         securityContext: { ensureNonRoot: true, user: APP_USER, group: APP_USER, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
         ...(port === undefined ? {} : {
