@@ -1,6 +1,7 @@
 import { App, Chart } from 'cdk8s';
 import { NamespaceChart } from './charts/namespace';
 import { RegistryChart } from './charts/registry';
+import { SmokeChart } from './charts/smoke';
 import { GatewayChart, JobsChart, ServicesChart } from './charts/workloads';
 import { WorkloadSettings } from './settings';
 
@@ -16,6 +17,8 @@ export interface WorkloadCharts {
   readonly gateway: GatewayChart;
   readonly services: ServicesChart;
   readonly jobs: JobsChart;
+  /** Applied last: the release's smoke Job (and the load generator). */
+  readonly smoke: SmokeChart;
 }
 
 /** Builds every chart into `app` from one settings object. */
@@ -26,6 +29,7 @@ export function buildWorkloadCharts(app: App, settings: WorkloadSettings): Workl
     gateway: new GatewayChart(app, 'gateway', settings),
     services: new ServicesChart(app, 'services', settings),
     jobs: new JobsChart(app, 'jobs', settings),
+    smoke: new SmokeChart(app, 'smoke', settings),
   };
 }
 

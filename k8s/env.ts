@@ -18,6 +18,9 @@ export const USES: Record<string, Uses> = {
   order: { mysql: true, redis: true, registry: true },
   'order-timeout': { mysql: true, redis: true },
   'search-sync': { mysql: true, redis: true, opensearch: true },
+  // Clients of the gateway only.
+  smoke: {},
+  loadgen: {},
 };
 
 /** Client URLs of the etcd members: stable StatefulSet DNS names through the headless Service. */
@@ -38,6 +41,16 @@ export function serviceEnv(s: WorkloadSettings, service: string): Record<string,
     LOG_LEVEL: s.logLevel,
     AWS_REGION: s.region,
   };
+  if (service === 'smoke' || service === 'loadgen') {
+    Object.assign(env, {
+      SMOKE_BASE_URL: `http://gateway.${s.namespace}.svc:${s.port}`,
+      SMOKE_SECRET_ARN: s.data.smokeSecretArn,
+      SMOKE_CHECKOUT: String(s.smoke.checkout),
+      SMOKE_STEP_BUDGET_MS: String(s.smoke.stepBudgetMs),
+    });
+    if (service === 'loadgen') Object.assign(env, { PORT: String(s.port), LOADGEN_RATE: String(s.loadgen.ratePerSecond), LOADGEN_CONCURRENCY: String(s.loadgen.concurrency) });
+    return env;
+  }
   if (uses.registry) {
     Object.assign(env, {
       PORT: String(s.port),

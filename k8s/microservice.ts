@@ -64,6 +64,12 @@ export interface MicroserviceProps {
    * @default none (a worker without HTTP: no probes, no Service)
    */
   readonly port?: number;
+  /**
+   * A kit service that registers in etcd: gets INSTANCE_ID (pod name) and POD_IP; a worker gets
+   * POD_NAME and POD_IP; `false` gets neither (a plain client such as the load generator).
+   * @default true with a port, else the worker's
+   */
+  readonly downwardEnv?: boolean;
 }
 
 /**
@@ -105,7 +111,7 @@ export class Microservice extends Construct {
         image: props.image,
         imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
         portNumber: port,
-        envVariables: { ...plainEnv(props.env), ...(port === undefined ? DOWNWARD_ENV : SERVICE_DOWNWARD_ENV) },
+        envVariables: { ...plainEnv(props.env), ...(props.downwardEnv === false ? {} : port === undefined ? DOWNWARD_ENV : SERVICE_DOWNWARD_ENV) },
         resources: containerResources(settings.resources),
         securityContext: { ensureNonRoot: true, user: APP_USER, group: APP_USER, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
         ...(port === undefined ? {} : {

@@ -88,6 +88,23 @@ export interface DataEndpoints {
   readonly uploads: { readonly bucket: string };
   /** The gateway's JWKS comes from the user service; its signing key from this secret. */
   readonly jwtSigningKeySecretArn: string;
+  /** The smoke account (`{"email","password"}`) of the journey. */
+  readonly smokeSecretArn: string;
+}
+
+/** The release's smoke Job (named after the release, so every deploy runs a fresh one). */
+export interface SmokeSettings {
+  readonly checkout: boolean;
+  readonly stepBudgetMs: number;
+  readonly deadlineSeconds: number;
+  readonly resources: ResourceSettings;
+}
+
+export interface LoadgenSettings {
+  readonly enabled: boolean;
+  readonly ratePerSecond: number;
+  readonly concurrency: number;
+  readonly resources: ResourceSettings;
 }
 
 /** Ports the data stores listen on (NetworkPolicy egress). */
@@ -102,6 +119,8 @@ export interface WorkloadSettings {
   readonly namespace: string;
   /** Services image (one image, SERVICE picks the entry). */
   readonly image: string;
+  /** A concrete id of this release (the image tag): names the smoke Job. DNS-label safe. */
+  readonly release: string;
   readonly region: string;
   /** CIDR of the VPC: the ALB and the data stores live in it (NetworkPolicy peers). */
   readonly vpcCidr: string;
@@ -113,6 +132,8 @@ export interface WorkloadSettings {
   readonly gateway: GatewaySettings;
   readonly services: { readonly user: DeploymentSettings; readonly catalog: DeploymentSettings; readonly order: DeploymentSettings };
   readonly jobs: { readonly orderTimeout: OrderTimeoutJobSettings; readonly searchSync: SearchSyncJobSettings };
+  readonly smoke: SmokeSettings;
+  readonly loadgen: LoadgenSettings;
   readonly data: DataEndpoints;
   readonly dataPorts: DataPorts;
   /** StorageClass the etcd volumes use (made by the namespace chart: gp3, encrypted). */
@@ -123,5 +144,8 @@ export interface WorkloadSettings {
 export const KIT_PATHS = { ready: '/readyz', live: '/healthz', metrics: '/metrics' } as const;
 
 /** Names of the workloads: Kubernetes object names, ServiceAccounts, SERVICE values, Pod Identity. */
-export const WORKLOADS = ['gateway', 'user', 'catalog', 'order', 'order-timeout', 'search-sync', 'search-sync-follow', 'etcd'] as const;
+export const WORKLOADS = ['gateway', 'user', 'catalog', 'order', 'order-timeout', 'search-sync', 'search-sync-follow', 'etcd', 'smoke', 'loadgen'] as const;
+
+/** The smoke Job of a release. */
+export const smokeJobName = (release: string): string => `smoke-${release}`.slice(0, 63).replace(/-+$/, '');
 export type WorkloadName = (typeof WORKLOADS)[number];

@@ -27,7 +27,7 @@ describe.each(ENVS)('workload charts (%s)', (env) => {
   }, 30 * 60_000);
 
   test('one chart per concern, in apply order, each well under the kubectl handler limits', () => {
-    expect(built.charts.map(([name]) => name)).toEqual(['namespace', 'registry', 'gateway', 'services', 'jobs']);
+    expect(built.charts.map(([name]) => name)).toEqual(['namespace', 'registry', 'gateway', 'services', 'jobs', 'smoke']);
     for (const [, chartDocs] of built.charts) expect(JSON.stringify(chartDocs).length).toBeLessThan(100_000);
     expect(docs.every((d) => d.kind === 'Namespace' || d.kind === 'StorageClass' || d.metadata.namespace === settings.namespace)).toBe(true);
   });
@@ -53,7 +53,7 @@ describe.each(ENVS)('workload charts (%s)', (env) => {
   });
 
   test('every pod passes the restricted profile', () => {
-    expect(workloads.length).toBe(8);
+    expect(workloads.length).toBe(config.workloads.loadgen.enabled ? 10 : 9);
     for (const w of workloads) {
       const pod = podSpecOf(w);
       const where = `${w.kind}/${w.metadata.name}`;
@@ -200,7 +200,19 @@ describe.each(ENVS)('workload charts (%s)', (env) => {
     });
   });
 
-  test.each(['namespace', 'registry', 'gateway', 'services', 'jobs'])('snapshot: %s chart', (chart) => {
+  test('smoke: a Job named after the release with a deadline; the load generator where enabled; both reach only the gateway', () => {
+    const job = docs.find((d) => d.kind === 'Job');
+    expect(job.metadata.name).toBe(`smoke-${settings.release}`);
+    expect(job.spec).toEqual(expect.objectContaining({ activeDeadlineSeconds: config.workloads.smoke.deadlineSeconds, backoffLimit: 3, ttlSecondsAfterFinished: 86400 }));
+    const jobEnv = Object.fromEntries(podSpecOf(job).containers[0].env.map((e: any) => [e.name, e.value]));
+    expect(jobEnv).toEqual(expect.objectContaining({ SERVICE: 'smoke', SMOKE_BASE_URL: `http://gateway.${settings.namespace}.svc:${settings.port}`, SMOKE_CHECKOUT: String(config.workloads.smoke.checkout) }));
+    expect(podSpecOf(job).restartPolicy).toBe('Never');
+    expect(!!named('Deployment', 'loadgen')).toBe(config.workloads.loadgen.enabled);
+    const egress = byKind('NetworkPolicy').find((p) => p.metadata.name === 'allow-smoke-to-gateway').spec.egress;
+    expect(egress).toEqual([{ to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'gateway' } } }], ports: [{ protocol: 'TCP', port: settings.port }] }]);
+  });
+
+  test.each(['namespace', 'registry', 'gateway', 'services', 'jobs', 'smoke'])('snapshot: %s chart', (chart) => {
     expect(built.charts.find(([name]) => name === chart)![1]).toMatchSnapshot();
   });
 });

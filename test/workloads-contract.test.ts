@@ -10,14 +10,15 @@ import { buildCharts, podSpecOf, WORKLOAD_KINDS } from './support/workloads';
 const POD = { POD_NAME: 'gateway-7d9f-abcde', POD_IP: '10.30.1.17' };
 
 describe.each(ENVS)('chart environments against the services specs (%s)', (env) => {
-  const { docs } = buildCharts(env);
+  const { docs, config } = buildCharts(env);
   const containers = docs
     .filter((d) => WORKLOAD_KINDS.includes(d.kind) && d.metadata.name !== 'etcd')
     .map((d) => ({ workload: `${d.kind}/${d.metadata.name}`, env: podSpecOf(d).containers[0].env as { name: string; value?: string; valueFrom?: { fieldRef: { fieldPath: string } } }[] }));
 
   test('every platform workload runs a service the image knows', () => {
     const services = containers.map((c) => c.env.find((e) => e.name === 'SERVICE')?.value);
-    expect(services.sort()).toEqual(['catalog', 'gateway', 'order', 'order-timeout', 'search-sync', 'search-sync', 'user']);
+    const expected = ['catalog', 'gateway', ...(config.workloads.loadgen.enabled ? ['loadgen'] : []), 'order', 'order-timeout', 'search-sync', 'search-sync', 'smoke', 'user'];
+    expect(services.sort()).toEqual(expected);
     for (const s of services) expect(Object.keys(SERVICE_ENV)).toContain(s);
   });
 

@@ -12,7 +12,7 @@ describe.each(ENVS)('WorkloadsStack (%s)', (env) => {
   const idOf = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as never);
 
   test('one KubernetesManifest per chart, in this stack, each well under the 256 KiB event / 1 MB template caps', () => {
-    expect(manifests.map(([id]) => id)).toEqual(['namespace', 'registry', 'gateway', 'services', 'jobs'].map((n) => idOf(stack.manifests[n])));
+    expect(manifests.map(([id]) => id)).toEqual(['namespace', 'registry', 'gateway', 'services', 'jobs', 'smoke'].map((n) => idOf(stack.manifests[n])));
     for (const [, r] of manifests) expect(JSON.stringify(r.Properties.Manifest).length).toBeLessThan(100_000);
     expect(JSON.stringify(template.toJSON()).length).toBeLessThan(500_000);
     // Nothing of the workloads lands in the cluster stack (that would cycle with the edge stack).
@@ -21,17 +21,18 @@ describe.each(ENVS)('WorkloadsStack (%s)', (env) => {
 
   test('apply order: namespace first; pods after their Pod Identity associations; gateway after the ALB controller', () => {
     const dependsOn = (name: string) => template.toJSON().Resources[idOf(stack.manifests[name])].DependsOn ?? [];
-    const order = ['namespace', 'registry', 'gateway', 'services', 'jobs'];
+    const order = ['namespace', 'registry', 'gateway', 'services', 'jobs', 'smoke'];
     order.slice(1).forEach((name, i) => expect(dependsOn(name)).toContain(idOf(stack.manifests[order[i]])));
     const associations = resourcesOf(template, 'AWS::EKS::PodIdentityAssociation').map(([id]) => id);
-    for (const name of ['gateway', 'services', 'jobs']) expect(dependsOn(name)).toEqual(expect.arrayContaining(associations));
+    for (const name of ['gateway', 'services', 'jobs', 'smoke']) expect(dependsOn(name)).toEqual(expect.arrayContaining(associations));
     // The controller lives in the cluster stack: a stack dependency orders it before this one.
     expect(stack.dependencies).toEqual(expect.arrayContaining([platform.cluster, platform.edge, platform.data]));
   });
 
   test('one Pod Identity role per workload, bound to its ServiceAccount in the platform namespace', () => {
     const associations = resourcesOf(template, 'AWS::EKS::PodIdentityAssociation').map(([, r]) => r.Properties);
-    expect(associations.map((a) => a.ServiceAccount).sort()).toEqual(['catalog', 'gateway', 'order', 'order-timeout', 'search-sync', 'search-sync-follow', 'user']);
+    expect(associations.map((a) => a.ServiceAccount).sort())
+      .toEqual(['catalog', 'gateway', ...(config.workloads.loadgen.enabled ? ['loadgen'] : []), 'order', 'order-timeout', 'search-sync', 'search-sync-follow', 'smoke', 'user']);
     for (const a of associations) expect(a.Namespace).toBe(config.workloads.namespace);
     for (const [, role] of resourcesOf(template, 'AWS::IAM::Role')) {
       expect(role.Properties.AssumeRolePolicyDocument.Statement[0]).toEqual(expect.objectContaining({
@@ -76,6 +77,17 @@ describe.each(ENVS)('WorkloadsStack (%s)', (env) => {
     const withImage = build(env, { workloads: { ...config.workloads, image: { repository: '111111111111.dkr.ecr.eu-west-1.amazonaws.com/platform-services', tag: '1.2.3' } } });
     expect(withImage.platform.workloads.imageAsset).toBeUndefined();
     expect(withImage.platform.workloads.image).toBe('111111111111.dkr.ecr.eu-west-1.amazonaws.com/platform-services:1.2.3');
+  });
+
+  test('the release gate waits for this release\'s smoke Job, inside the kubectl handler\'s limit', () => {
+    const [, gate] = resourcesOf(template, 'Custom::AWSCDK-EKS-KubernetesObjectValue')[0];
+    expect(gate.Properties).toEqual(expect.objectContaining({ ObjectType: 'job', ObjectName: stack.charts.smoke.jobName, ObjectNamespace: config.workloads.namespace, JsonPath: '.status.succeeded' }));
+    expect(stack.charts.smoke.jobName).toBe(`smoke-${stack.imageAsset!.assetHash.slice(0, 40)}`);
+    expect(Number(gate.Properties.TimeoutSeconds)).toBe(config.workloads.smoke.deadlineSeconds + 120);
+    expect(Number(gate.Properties.TimeoutSeconds)).toBeLessThanOrEqual(840);
+    expect(template.toJSON().Resources[idOf(stack.smokeGate!)].DependsOn).toContain(idOf(stack.manifests.smoke));
+    const off = build(env, { workloads: { ...config.workloads, smoke: { ...config.workloads.smoke, gate: false } } });
+    expect(off.platform.workloads.smokeGate).toBeUndefined();
   });
 
   test('outputs carry every endpoint the GitOps command needs', () => {

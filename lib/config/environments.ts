@@ -19,6 +19,8 @@ const devWorkloads: WorkloadsConfig = {
     catalog: deployment(1, 3, res(200, 1000, 192, 384)),
     order: deployment(1, 3, res(200, 1000, 192, 384)),
   },
+  smoke: { gate: true, checkout: true, stepBudgetMs: 2000, deadlineSeconds: 420 },
+  loadgen: { enabled: true, ratePerSecond: 1, concurrency: 2 },
   jobs: {
     orderTimeout: { schedule: '* * * * *', shards: 1, timeoutMinutes: 30, activeDeadlineSeconds: 50, backoffLimit: 1, resources: res(100, 500, 128, 256) },
     searchSync: { schedule: '0 3 * * *', activeDeadlineSeconds: 3600, backoffLimit: 2, resources: res(200, 1000, 256, 512), follow: deployment(1, 2, res(100, 500, 192, 384)) },
@@ -174,6 +176,8 @@ export const prod: PlatformConfig = {
       catalog: deployment(3, 12, res(500, 2000, 384, 768)),
       order: deployment(3, 12, res(500, 2000, 384, 768)),
     },
+    smoke: { ...devWorkloads.smoke, checkout: false, stepBudgetMs: 1500 },
+    loadgen: { ...devWorkloads.loadgen, enabled: false },
     jobs: {
       orderTimeout: { ...devWorkloads.jobs.orderTimeout, shards: 3, resources: res(200, 1000, 256, 512) },
       searchSync: { ...devWorkloads.jobs.searchSync, activeDeadlineSeconds: 7200, resources: res(500, 2000, 512, 1024), follow: deployment(2, 4, res(250, 1000, 256, 512)) },

@@ -218,6 +218,19 @@ export interface WorkloadsConfig {
     readonly corsOrigins: string[];
   };
   readonly services: { readonly user: DeploymentSettings; readonly catalog: DeploymentSettings; readonly order: DeploymentSettings };
+  /** The release gate: a smoke journey Job per release that `cdk deploy` waits for. */
+  readonly smoke: {
+    /** Wait for the smoke Job in `cdk deploy` (a failed journey rolls the workloads stack back). */
+    readonly gate: boolean;
+    /** Let the journey check out one item (takes real stock: off in prod). */
+    readonly checkout: boolean;
+    /** Budget of each step in ms. */
+    readonly stepBudgetMs: number;
+    /** activeDeadlineSeconds of the smoke Job (retries included); the gate waits this + 120 s. */
+    readonly deadlineSeconds: number;
+  };
+  /** The journey in a loop as a Deployment, with Prometheus metrics (dev and staging). */
+  readonly loadgen: { readonly enabled: boolean; readonly ratePerSecond: number; readonly concurrency: number };
   readonly jobs: {
     readonly orderTimeout: { readonly schedule: string; readonly shards: number; readonly timeoutMinutes: number; readonly activeDeadlineSeconds: number; readonly backoffLimit: number; readonly resources: ResourceSettings };
     readonly searchSync: { readonly schedule: string; readonly activeDeadlineSeconds: number; readonly backoffLimit: number; readonly resources: ResourceSettings; readonly follow: DeploymentSettings };

@@ -185,6 +185,11 @@ export function terminationGraceSeconds(s: ShutdownConfig): number {
   return s.preStopSeconds + Math.ceil((s.graceMs + s.drainMs) / 1000) + 5;
 }
 
+/** The kubectl handler (a Lambda) runs 15 min at most: the smoke gate's wait stays inside it. */
+export const SMOKE_GATE_MAX_SECONDS = 840;
+/** What the gate waits beyond the smoke Job's deadline: pods scheduled and pulled. */
+export const SMOKE_GATE_MARGIN_SECONDS = 120;
+
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const CRON = /^(\S+\s+){4}\S+$/;
 
@@ -239,6 +244,16 @@ function workloadProblems(c: PlatformConfig): string[] {
   field('gateway.jwtAudience', str(g.jwtAudience) && g.jwtAudience.length > 0, 'must be a non-empty string', g.jwtAudience);
   field('gateway.corsOrigins', Array.isArray(g.corsOrigins) && g.corsOrigins.every((o) => str(o) && /^https?:\/\/[^/\s*,]+$/.test(o)), 'must be a list of origins like https://www.example.com (no wildcard)', g.corsOrigins);
   for (const name of ['user', 'catalog', 'order'] as const) deployment(`services.${name}`, w.services?.[name]);
+  const sm = w.smoke ?? ({} as PlatformConfig['workloads']['smoke']);
+  field('smoke.gate', typeof sm.gate === 'boolean', 'must be true or false', sm.gate);
+  field('smoke.checkout', typeof sm.checkout === 'boolean' && (!prod || !sm.checkout), prod ? 'must be false in prod (a checkout takes real stock)' : 'must be true or false', sm.checkout);
+  field('smoke.stepBudgetMs', int(sm.stepBudgetMs, 50, 60_000), 'must be an integer from 50 to 60000', sm.stepBudgetMs);
+  field('smoke.deadlineSeconds', int(sm.deadlineSeconds, 60, SMOKE_GATE_MAX_SECONDS - SMOKE_GATE_MARGIN_SECONDS),
+    `must be an integer from 60 to ${SMOKE_GATE_MAX_SECONDS - SMOKE_GATE_MARGIN_SECONDS} (the gate waits it + ${SMOKE_GATE_MARGIN_SECONDS} s inside the kubectl handler's ${SMOKE_GATE_MAX_SECONDS} s)`, sm.deadlineSeconds);
+  const lg = w.loadgen ?? ({} as PlatformConfig['workloads']['loadgen']);
+  field('loadgen.enabled', typeof lg.enabled === 'boolean', 'must be true or false', lg.enabled);
+  field('loadgen.ratePerSecond', int(lg.ratePerSecond, 1, 1000), 'must be an integer from 1 to 1000', lg.ratePerSecond);
+  field('loadgen.concurrency', int(lg.concurrency, 1, 200), 'must be an integer from 1 to 200', lg.concurrency);
   const ot = w.jobs?.orderTimeout ?? ({} as PlatformConfig['workloads']['jobs']['orderTimeout']);
   field('jobs.orderTimeout.schedule', str(ot.schedule) && CRON.test(ot.schedule.trim()), 'must be a 5-field cron expression', ot.schedule);
   field('jobs.orderTimeout.shards', int(ot.shards, 1, 100), 'must be an integer from 1 to 100', ot.shards);

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { CfnOutput } from 'aws-cdk-lib';
+import { CfnOutput, Duration } from 'aws-cdk-lib';
 import { App as Cdk8sApp } from 'cdk8s';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { buildWorkloadCharts, chartEntries, WorkloadCharts } from '../../k8s/app';
 import { USES } from '../../k8s/env';
 import { acknowledge } from '../compliance';
+import { SMOKE_GATE_MARGIN_SECONDS } from '../config';
 import { EncryptionKey } from '../constructs/encryption-key';
 import { PlatformCluster } from '../constructs/platform-cluster';
 import { ENDPOINT_OUTPUTS, WorkloadEndpoints, workloadSettings } from '../workloads/settings';
@@ -32,6 +33,8 @@ const IDENTITIES: Record<string, keyof typeof USES> = {
   'order-timeout': 'order-timeout',
   'search-sync': 'search-sync',
   'search-sync-follow': 'search-sync',
+  smoke: 'smoke',
+  loadgen: 'loadgen',
 };
 
 /** Prefix of the uploads bucket the catalog's presigned image PUTs write under. */
@@ -50,12 +53,16 @@ export class WorkloadsStack extends PlatformStack {
   /** The services image (a DockerImageAsset unless workloads.image names one). */
   readonly image: string;
   readonly imageAsset?: ecrAssets.DockerImageAsset;
-  /** ES256 signing key of the user service (a PKCS#8 PEM you put in once: see README). */
+  /** ES256 signing key of the user service: a placeholder the user service replaces with a generated PKCS#8 PEM on first start. */
   readonly jwtSigningKey: secretsmanager.Secret;
   readonly roles: Record<string, iam.Role> = {};
   readonly podIdentities: eks.CfnPodIdentityAssociation[] = [];
   /** Manifests by chart name, in apply order. */
   readonly manifests: Record<string, eks.KubernetesManifest> = {};
+  /** The dedicated account of the smoke journey: `{"email","password"}`, generated. */
+  readonly smokeAccount: secretsmanager.Secret;
+  /** Waits for the release's smoke Job to succeed (workloads.smoke.gate); undefined when off. */
+  readonly smokeGate?: eks.KubernetesObjectValue;
 
   constructor(scope: Construct, id: string, props: WorkloadsStackProps) {
     super(scope, id, props);
@@ -78,21 +85,36 @@ export class WorkloadsStack extends PlatformStack {
 
     const secretsKey = new EncryptionKey(this, 'SecretsKey', { description: `Encrypts the workload secrets of ${c.appName}-${c.envName}` });
     this.jwtSigningKey = new secretsmanager.Secret(this, 'JwtSigningKey', {
-      description: 'ES256 (P-256) PKCS#8 PEM the user service signs access tokens with; put it once: see README "JWT signing key"',
+      description: 'ES256 (P-256) PKCS#8 PEM the user service signs access tokens with; generated and stored by the first user pod',
       encryptionKey: secretsKey,
     });
     acknowledge(this.jwtSigningKey, { id: 'AwsSolutions-SMG4', reason: 'An asymmetric signing key: rotating it means publishing the new public key in the JWKS before signing with it, which Secrets Manager rotation cannot do; it is rotated by hand (README).' });
+
+    this.smokeAccount = new secretsmanager.Secret(this, 'SmokeAccount', {
+      description: `The smoke journey's own account in ${c.appName}-${c.envName} (signed up by its first run)`,
+      encryptionKey: secretsKey,
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ email: `smoke@${c.envName}.${c.appName}.invalid` }),
+        generateStringKey: 'password',
+        excludePunctuation: true,
+        passwordLength: 32,
+      },
+    });
+    acknowledge(this.smokeAccount, { id: 'AwsSolutions-SMG4', reason: 'The password of an application-level account the smoke journey signs in with; the user service holds its hash, which Secrets Manager rotation cannot update. Rotate by deleting the smoke user and the secret value together (README).' });
 
     const searchSecret = search.domain.node.tryFindChild('MasterUser') as secretsmanager.ISecret | undefined;
     if (!searchSecret) throw new Error('WorkloadsStack: the OpenSearch domain has no generated master user secret to hand to the workloads');
     const endpoints: WorkloadEndpoints = {
       image: this.image,
+      // Concrete at synth: the asset's content hash is its image tag.
+      release: this.imageAsset ? this.imageAsset.assetHash : c.workloads.image!.tag,
       targetGroupArn: props.edge.targetGroup.targetGroupArn,
       mysql: { host: mysql.endpoint.hostname, port: String(mysql.port), secretArn: mysql.secretArn },
       redis: { host: redis.configurationEndpoint, port: redis.configurationEndpointPort, secretArn: redis.userSecret.secretArn },
       opensearch: { host: search.endpoint, secretArn: searchSecret.secretArn },
       uploadsBucket: buckets.uploads.bucketName,
       jwtSigningKeySecretArn: this.jwtSigningKey.secretArn,
+      smokeSecretArn: this.smokeAccount.secretArn,
     };
     const settings = workloadSettings(c, endpoints);
     // The same values for GitOps: `npm run k8s:synth -- --values <cdk deploy --outputs-file>`.
@@ -103,6 +125,7 @@ export class WorkloadsStack extends PlatformStack {
     this.charts = buildWorkloadCharts(app, settings);
 
     for (const [workload, service] of Object.entries(IDENTITIES)) {
+      if (workload === 'loadgen' && !c.workloads.loadgen.enabled) continue;
       const uses = USES[service];
       const role = new iam.Role(this, `Role-${workload}`, {
         assumedBy: new iam.ServicePrincipal('pods.eks.amazonaws.com').withSessionTags(),
@@ -113,9 +136,19 @@ export class WorkloadsStack extends PlatformStack {
       if (uses.redis) secrets.push(redis.userSecret.secretArn);
       if (uses.opensearch) secrets.push(searchSecret.secretArn);
       if (service === 'user') secrets.push(this.jwtSigningKey.secretArn);
+      if (service === 'smoke' || service === 'loadgen') secrets.push(this.smokeAccount.secretArn);
       role.addToPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secrets }));
+      if (service === 'user') {
+        // The first user pod stores the generated signing key (once: an idempotency token).
+        role.addToPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:PutSecretValue'], resources: [this.jwtSigningKey.secretArn] }));
+        role.addToPolicy(new iam.PolicyStatement({
+          actions: ['kms:GenerateDataKey'],
+          resources: [secretsKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
+        }));
+      }
       // The secrets' keys, only through Secrets Manager.
-      const keys = [uses.mysql && mysql.encryptionKey.keyArn, uses.redis && redis.encryptionKey.keyArn, uses.opensearch && search.encryptionKey.keyArn, service === 'user' && secretsKey.keyArn]
+      const keys = [uses.mysql && mysql.encryptionKey.keyArn, uses.redis && redis.encryptionKey.keyArn, uses.opensearch && search.encryptionKey.keyArn, ['user', 'smoke', 'loadgen'].includes(service) && secretsKey.keyArn]
         .filter((k): k is string => typeof k === 'string');
       role.addToPolicy(new iam.PolicyStatement({
         actions: ['kms:Decrypt'],
@@ -157,9 +190,24 @@ export class WorkloadsStack extends PlatformStack {
       this.manifests[name] = manifest;
     }
     // Pods start with their AWS identity in place.
-    for (const name of ['gateway', 'services', 'jobs']) this.manifests[name].node.addDependency(...this.podIdentities);
+    for (const name of ['gateway', 'services', 'jobs', 'smoke']) this.manifests[name].node.addDependency(...this.podIdentities);
     // The controller's webhooks fail closed: the TargetGroupBinding and the gateway's pods wait for it.
     if (cluster.albController) this.manifests.gateway.node.addDependency(cluster.albController);
+
+    if (c.workloads.smoke.gate) {
+      // `.status.succeeded` appears only when the journey passed: a failed or slow one times the
+      // gate out, which fails the deploy and rolls this stack back to the previous release.
+      this.smokeGate = new eks.KubernetesObjectValue(this, 'SmokeGate', {
+        cluster,
+        objectType: 'job',
+        objectName: this.charts.smoke.jobName,
+        objectNamespace: settings.namespace,
+        jsonPath: '.status.succeeded',
+        timeout: Duration.seconds(c.workloads.smoke.deadlineSeconds + SMOKE_GATE_MARGIN_SECONDS),
+      });
+      this.smokeGate.node.addDependency(this.manifests.smoke);
+      new CfnOutput(this, 'SmokeJob', { value: this.charts.smoke.jobName, description: `kubectl -n ${settings.namespace} logs job/${this.charts.smoke.jobName}` });
+    }
   }
 }
 

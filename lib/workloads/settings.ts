@@ -8,6 +8,8 @@ import { PlatformConfig, terminationGraceSeconds } from '../config';
 export interface WorkloadEndpoints {
   /** Full image reference of the services image. */
   readonly image: string;
+  /** Concrete id of the release (the image tag or the asset hash): names the smoke Job. */
+  readonly release: string;
   readonly targetGroupArn: string;
   readonly mysql: { readonly host: string; readonly port: string; readonly secretArn: string };
   /** Redis Cluster configuration endpoint. */
@@ -16,6 +18,14 @@ export interface WorkloadEndpoints {
   readonly opensearch: { readonly host: string; readonly secretArn: string };
   readonly uploadsBucket: string;
   readonly jwtSigningKeySecretArn: string;
+  readonly smokeSecretArn: string;
+}
+
+/** A DNS-label-safe release id from an image tag (or an asset hash): at most 40 characters. */
+export function releaseId(tag: string): string {
+  const id = tag.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40).replace(/-+$/, '');
+  if (!id) throw new Error(`release id: the image tag "${tag}" has no letter or digit`);
+  return id;
 }
 
 /** StorageClass of the registry's volumes (made by the namespace chart). */
@@ -23,6 +33,9 @@ export const STORAGE_CLASS = 'platform-gp3';
 
 /** Ports the data stores listen on: the data constructs' defaults (their security groups open exactly these). */
 export const DATA_PORTS = { mysql: 3306, redis: 6379, opensearch: 443 } as const;
+
+/** The smoke Job and the load generator: a client of the gateway, small and bounded. */
+const SMALL = { cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequestMiB: 96, memoryLimitMiB: 256 };
 
 /** One place that turns the environment config and the endpoints into the charts' settings. */
 export function workloadSettings(config: PlatformConfig, e: WorkloadEndpoints): WorkloadSettings {
@@ -32,6 +45,7 @@ export function workloadSettings(config: PlatformConfig, e: WorkloadEndpoints): 
     envName: config.envName,
     namespace: w.namespace,
     image: e.image,
+    release: releaseId(e.release),
     region: config.region,
     vpcCidr,
     port: config.edge.gatewayPort,
@@ -60,12 +74,15 @@ export function workloadSettings(config: PlatformConfig, e: WorkloadEndpoints): 
     },
     services: w.services,
     jobs: w.jobs,
+    smoke: { checkout: w.smoke.checkout, stepBudgetMs: w.smoke.stepBudgetMs, deadlineSeconds: w.smoke.deadlineSeconds, resources: SMALL },
+    loadgen: { ...w.loadgen, resources: SMALL },
     data: {
       mysql: { host: e.mysql.host, port: e.mysql.port, database: config.mysql.databaseName, secretArn: e.mysql.secretArn },
       redis: { nodes: `${e.redis.host}:${e.redis.port}`, secretArn: e.redis.secretArn },
       opensearch: { url: `https://${e.opensearch.host}`, secretArn: e.opensearch.secretArn },
       uploads: { bucket: e.uploadsBucket },
       jwtSigningKeySecretArn: e.jwtSigningKeySecretArn,
+      smokeSecretArn: e.smokeSecretArn,
     },
     dataPorts: DATA_PORTS,
     storageClassName: STORAGE_CLASS,
@@ -78,6 +95,7 @@ export function workloadSettings(config: PlatformConfig, e: WorkloadEndpoints): 
  */
 export const ENDPOINT_OUTPUTS: Record<string, (e: WorkloadEndpoints) => string> = {
   Image: (e) => e.image,
+  Release: (e) => e.release,
   TargetGroupArn: (e) => e.targetGroupArn,
   MysqlHost: (e) => e.mysql.host,
   MysqlPort: (e) => e.mysql.port,
@@ -89,6 +107,7 @@ export const ENDPOINT_OUTPUTS: Record<string, (e: WorkloadEndpoints) => string> 
   OpenSearchSecretArn: (e) => e.opensearch.secretArn,
   UploadsBucket: (e) => e.uploadsBucket,
   JwtSigningKeySecretArn: (e) => e.jwtSigningKeySecretArn,
+  SmokeSecretArn: (e) => e.smokeSecretArn,
 };
 
 /** Reads WorkloadEndpoints from stack outputs; throws naming every missing or empty key. */
@@ -98,11 +117,13 @@ export function endpointsFromOutputs(outputs: Record<string, unknown>, source: s
   const o = outputs as Record<string, string>;
   return {
     image: o.Image,
+    release: o.Release,
     targetGroupArn: o.TargetGroupArn,
     mysql: { host: o.MysqlHost, port: o.MysqlPort, secretArn: o.MysqlSecretArn },
     redis: { host: o.RedisHost, port: o.RedisPort, secretArn: o.RedisSecretArn },
     opensearch: { host: o.OpenSearchHost, secretArn: o.OpenSearchSecretArn },
     uploadsBucket: o.UploadsBucket,
     jwtSigningKeySecretArn: o.JwtSigningKeySecretArn,
+    smokeSecretArn: o.SmokeSecretArn,
   };
 }

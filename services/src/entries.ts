@@ -17,5 +17,7 @@ export const entries: Record<string, () => Promise<ServiceModule>> = {
   order: () => import('./order'),
   'order-timeout': () => import('./jobs/order-timeout'),
   'search-sync': () => import('./jobs/search-sync'),
+  smoke: () => import('./smoke'),
+  loadgen: () => import('./smoke/loadgen'),
   'local-stack': () => import('./jobs/local-stack'),
 };

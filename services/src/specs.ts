@@ -18,6 +18,7 @@ import { catalogEnv, catalogRules } from './catalog/env';
 import { gatewayEnv, gatewayRules } from './gateway/env';
 import { orderTimeoutEnv, orderTimeoutRules, searchSyncEnv, searchSyncRules } from './jobs/env';
 import { orderEnv } from './order/env';
+import { loadgenEnv, smokeEnv } from './smoke/env';
 import { userEnv } from './user/env';
 
 export type { VarSpec };
@@ -34,6 +35,8 @@ const CONTRACTS: Readonly<Record<string, Contract>> = {
   order: { spec: withSecrets(orderEnv), rules: [] },
   'order-timeout': { spec: withSecrets(orderTimeoutEnv), rules: orderTimeoutRules },
   'search-sync': { spec: withSecrets(searchSyncEnv), rules: searchSyncRules },
+  smoke: { spec: withSecrets(smokeEnv), rules: [] },
+  loadgen: { spec: withSecrets(loadgenEnv), rules: [] },
 };
 
 /**

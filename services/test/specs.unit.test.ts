@@ -32,11 +32,19 @@ const COMPLETE: Record<string, Record<string, string>> = {
   },
 };
 
+test('the smoke journey and the load generator: the gateway URL and the smoke account (from its secret)', () => {
+  const names = (service: string) => Object.keys(SERVICE_ENV[service]);
+  expect(names('smoke')).toEqual(expect.arrayContaining(['SMOKE_BASE_URL', 'SMOKE_EMAIL', 'SMOKE_PASSWORD', 'SMOKE_SECRET_ARN', 'SMOKE_CHECKOUT']));
+  expect(names('loadgen')).toEqual(expect.arrayContaining([...names('smoke'), 'LOADGEN_RATE', 'LOADGEN_CONCURRENCY', 'PORT']));
+  expect(checkServiceEnv('smoke', { SERVICE: 'smoke', SMOKE_BASE_URL: 'http://gateway.platform.svc:8080', SMOKE_SECRET_ARN: arn('smoke') })).toEqual([]);
+  expect(checkServiceEnv('smoke', { SERVICE: 'smoke', SMOKE_BASE_URL: 'http://gateway.platform.svc:8080' }).join('\n')).toMatch(/SMOKE_EMAIL is required/);
+});
+
 test('SERVICE_ENV covers the production entries of src/entries.ts, each with every variable its code parses', () => {
   expect(Object.keys(SERVICE_ENV).sort()).toEqual(Object.keys(entries).filter((n) => n !== 'echo' && n !== 'local-stack').sort());
   const names = (service: string) => Object.keys(SERVICE_ENV[service]);
-  // Kit, secrets and region in every one; each store's variables where the code connects to it.
-  for (const service of Object.keys(SERVICE_ENV)) {
+  // Kit, secrets and region in every one that runs on the kit; each store's variables where the code connects to it.
+  for (const service of Object.keys(SERVICE_ENV).filter((s) => s !== 'smoke' && s !== 'loadgen')) {
     expect(names(service)).toEqual(expect.arrayContaining(['PORT', 'LOG_LEVEL', 'POD_IP', 'ADVERTISE_HOST', 'REDIS_CLUSTER_NODES', 'REDIS_SECRET_ARN', 'AWS_REGION']));
   }
   expect(names('gateway')).toEqual(expect.arrayContaining(['JWT_JWKS_URL', 'RATE_LIMIT_FAIL_MODE']));
@@ -103,7 +111,7 @@ test('an unknown variable, and an unknown service, give a problem naming them', 
     'unknown variable MYSQL_SECRET_ARN: gateway does not read it',
     'unknown variable OPENSEARCH_URL: gateway does not read it',
   ]);
-  expect(checkServiceEnv('echo', {})).toEqual(['unknown service "echo": one of gateway, user, catalog, order, order-timeout, search-sync']);
+  expect(checkServiceEnv('echo', {})).toEqual(['unknown service "echo": one of gateway, user, catalog, order, order-timeout, search-sync, smoke, loadgen']);
   expect(checkServiceEnv('toString', {})).toEqual([expect.stringContaining('unknown service "toString"')]);
 });
 

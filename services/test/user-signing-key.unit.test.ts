@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { issueToken, jwks, loadSigningKey } from '../src/user/signing-key';
+import { BOOTSTRAP_REQUEST_TOKEN, issueToken, jwks, loadSigningKey } from '../src/user/signing-key';
 import { startSecretsManager } from './support/secrets-manager';
 
 const dir = mkdtempSync(join(tmpdir(), 'jwt-'));
@@ -43,3 +43,35 @@ test('in AWS the key comes from Secrets Manager by ARN (SDK loaded only then)', 
     await sm.close();
   }
 });
+
+test('an empty key secret (the placeholder CDK creates) is filled once: concurrent instances all end on one key', async () => {
+  const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:platform/jwt-new-AbCdEf';
+  const sm = await startSecretsManager({ [arn]: 'GeneratedPlaceholder0123456789abcdef' });
+  sm.apply();
+  try {
+    // Five instances start at once on a fresh environment.
+    const keys = await Promise.all(Array.from({ length: 5 }, () => loadSigningKey({ secretArn: arn, region: 'eu-west-1' })));
+    expect(new Set(keys.map((k) => k.kid)).size).toBe(1);
+    const puts = sm.requests.filter((r) => r.target === 'secretsmanager.PutSecretValue');
+    expect(puts.length).toBeGreaterThanOrEqual(1);
+    expect(puts.every((p) => p.body.ClientRequestToken === BOOTSTRAP_REQUEST_TOKEN)).toBe(true);
+    // A later start reads the stored key and writes nothing.
+    const before = sm.requests.length;
+    expect((await loadSigningKey({ secretArn: arn, region: 'eu-west-1' })).kid).toBe(keys[0].kid);
+    expect(sm.requests.slice(before).map((r) => r.target)).toEqual(['secretsmanager.GetSecretValue']);
+  } finally {
+    await sm.close();
+  }
+});
+
+test('a key secret that cannot be filled fails the start with the variable and the permission named', async () => {
+  const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:platform/jwt-ro-AbCdEf';
+  const sm = await startSecretsManager({ [arn]: 'placeholder' });
+  sm.apply();
+  try {
+    const refused = async () => { throw new Error('AccessDeniedException'); };
+    await expect(loadSigningKey({ secretArn: arn, region: 'eu-west-1' }, refused)).rejects.toThrow(/JWT_SIGNING_KEY_SECRET_ARN: .*PutSecretValue/);
+  } finally {
+    await sm.close();
+  }
+}, 15_000);

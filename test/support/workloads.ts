@@ -10,12 +10,14 @@ export function exampleEndpoints(config: PlatformConfig): WorkloadEndpoints {
   const r = config.region;
   return {
     image: `${acct}.dkr.ecr.${r}.amazonaws.com/platform-services:1.2.3`,
+    release: '1.2.3',
     targetGroupArn: `arn:aws:elasticloadbalancing:${r}:${acct}:targetgroup/gateway/0123456789abcdef`,
     mysql: { host: `mysql.abc.${r}.rds.amazonaws.com`, port: '3306', secretArn: `arn:aws:secretsmanager:${r}:${acct}:secret:rds-AbCdEf` },
     redis: { host: `clustercfg.redis.abc.euw1.cache.amazonaws.com`, port: '6379', secretArn: `arn:aws:secretsmanager:${r}:${acct}:secret:redis-AbCdEf` },
     opensearch: { host: `vpc-search-abc.${r}.es.amazonaws.com`, secretArn: `arn:aws:secretsmanager:${r}:${acct}:secret:search-AbCdEf` },
     uploadsBucket: `platform-${config.envName}-uploads`,
     jwtSigningKeySecretArn: `arn:aws:secretsmanager:${r}:${acct}:secret:jwt-AbCdEf`,
+    smokeSecretArn: `arn:aws:secretsmanager:${r}:${acct}:secret:smoke-AbCdEf`,
   };
 }
 
@@ -47,4 +49,4 @@ export function podSpecOf(doc: any): any {
   return undefined;
 }
 
-export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'CronJob'];
+export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'CronJob', 'Job'];

@@ -38,6 +38,12 @@ export const SECRET_SOURCES: readonly SecretSource[] = [
     required: ['username', 'password'],
   },
   {
+    variable: 'SMOKE_SECRET_ARN',
+    madeBy: 'the smoke account secret of the workloads stack (lib/stacks/workloads-stack.ts): {"email","password"}',
+    fills: { email: 'SMOKE_EMAIL', password: 'SMOKE_PASSWORD' },
+    required: ['email', 'password'],
+  },
+  {
     variable: 'OPENSEARCH_SECRET_ARN',
     madeBy: 'OpenSearch internal master user secret (lib/constructs/search-domain.ts): {"username","password"}',
     fills: { username: 'OPENSEARCH_USERNAME', password: 'OPENSEARCH_PASSWORD' },
