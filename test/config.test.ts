@@ -1,4 +1,5 @@
-import { ConfigError, configProblems, ENVIRONMENTS, loadConfig, PlatformConfig } from '../lib/config';
+import { ConfigError, configProblems, ENVIRONMENTS, loadConfig, PlatformConfig, SUPPORTED_K8S } from '../lib/config';
+import { CLUSTER_VERSIONS } from '../lib/constructs/platform-cluster';
 
 /** A valid config with one field replaced, deep: set(prod, 'redis.shards', 0). */
 function withField(base: PlatformConfig, path: string, value: unknown): PlatformConfig {
@@ -100,5 +101,17 @@ describe('environment configs', () => {
       network: { ...dev.network, existingVpc: { vpcId: 'vpc-0123456789abcdef0', vpcCidr: '10.0.0.0/16', publicSubnetIds: ['subnet-0123456789abcdef0'], privateSubnetIds: [], isolatedSubnetIds: [] } },
     }));
     expect(e.message).toMatch(/network\.existingVpc\.publicSubnetIds: must list network\.maxAzs \(2\) subnet ids/);
+  });
+
+  test('an existing VPC needs a valid CIDR', () => {
+    const ids = (n: number) => [`subnet-0123456789abcdef${n}`, `subnet-0123456789abcde${n}0`];
+    const e = errorOf(() => loadConfig('dev', {
+      network: { ...dev.network, existingVpc: { vpcId: 'vpc-0123456789abcdef0', vpcCidr: '10.0.0/16', publicSubnetIds: ids(1), privateSubnetIds: ids(2), isolatedSubnetIds: ids(3) } },
+    }));
+    expect(e.problems).toEqual(['network.existingVpc.vpcCidr: must be the IPv4 CIDR of the existing VPC, e.g. 10.0.0.0/16 (got "10.0.0/16")']);
+  });
+
+  test('the supported Kubernetes versions are the ones PlatformCluster pins', () => {
+    expect(SUPPORTED_K8S).toEqual(Object.keys(CLUSTER_VERSIONS));
   });
 });

@@ -1,5 +1,6 @@
 import { InterfaceVpcEndpointAwsService } from 'aws-cdk-lib/aws-ec2';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { CLUSTER_VERSIONS } from '../constructs/platform-cluster';
 import { ENVIRONMENT_NAMES, PlatformConfig } from './types';
 
 /** Thrown when an environment config is invalid; the message lists every bad field. */
@@ -21,8 +22,8 @@ const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 const IAM_PRINCIPAL = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/;
 const COOKIE = /^[A-Za-z0-9_-]{1,64}$/;
-/** Kubernetes versions with a matching kubectl layer in package.json (`@aws-cdk/lambda-layer-kubectl-vNN`). */
-export const SUPPORTED_K8S = ['1.35'];
+/** Kubernetes versions PlatformCluster knows (a kubectl layer and pinned add-ons each): CLUSTER_VERSIONS' keys. */
+export const SUPPORTED_K8S: readonly string[] = Object.keys(CLUSTER_VERSIONS);
 
 /** Prefix length of a CIDR string checked with isCidr. */
 const prefixOf = (cidr: string): number => Number(cidr.split('/')[1]);
@@ -79,6 +80,7 @@ export function configProblems(c: PlatformConfig): string[] {
   if (n.existingVpc) {
     const e = n.existingVpc;
     field('network.existingVpc.vpcId', str(e.vpcId) && VPC_ID.test(e.vpcId), 'must look like vpc-0123456789abcdef0', e.vpcId);
+    field('network.existingVpc.vpcCidr', isCidr(e.vpcCidr), 'must be the IPv4 CIDR of the existing VPC, e.g. 10.0.0.0/16', e.vpcCidr);
     for (const kind of ['publicSubnetIds', 'privateSubnetIds', 'isolatedSubnetIds'] as const) {
       const ids = e[kind];
       field(`network.existingVpc.${kind}`, Array.isArray(ids) && ids.length === n.maxAzs && ids.every((s) => str(s) && SUBNET_ID.test(s)),
@@ -124,7 +126,7 @@ export function configProblems(c: PlatformConfig): string[] {
 
   const k = c.cluster ?? ({} as PlatformConfig['cluster']);
   field('cluster.kubernetesVersion', str(k.kubernetesVersion) && SUPPORTED_K8S.includes(k.kubernetesVersion),
-    `must be one of ${SUPPORTED_K8S.join(', ')} (the versions with a kubectl layer installed)`, k.kubernetesVersion);
+    `must be one of ${SUPPORTED_K8S.join(', ')} (the versions PlatformCluster pins a kubectl layer and add-ons for)`, k.kubernetesVersion);
   field('cluster.endpointAccess', ['private', 'public-and-private'].includes(k.endpointAccess),
     "must be 'private' or 'public-and-private'", k.endpointAccess);
   if (prod) field('cluster.endpointAccess', k.endpointAccess === 'private', "must be 'private' in prod", k.endpointAccess);
