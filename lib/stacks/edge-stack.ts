@@ -4,12 +4,11 @@ import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
-import { acknowledge, controlTower } from '../compliance';
+import { acknowledge, acknowledgeCrossRegionExports, controlTower } from '../compliance';
 import { AssetBuckets } from '../constructs/asset-buckets';
 import { Cdn } from '../constructs/cdn';
 import { StickyLoadBalancer } from '../constructs/sticky-load-balancer';
 import { PlatformStack, PlatformStackProps } from './platform-stack';
-import { acknowledgeCrossRegionExports } from './waf-stack';
 
 export interface EdgeStackProps extends PlatformStackProps {
   /** VPC of the load balancer (public subnets) and the gateway pods. */
