@@ -33,6 +33,7 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     vpc: network.vpc,
     buckets: data.buckets,
     clusterSecurityGroup: cluster.clusterSecurityGroup,
+    targetGroupBindingTag: cluster.platformCluster.targetGroupBindingTag,
     webAclArn: waf.webAcl.arn,
     description: `${config.appName} ${config.envName}: CloudFront, WAF attachment, CloudFront-only sticky ALB`,
   });

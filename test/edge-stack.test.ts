@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { loadConfig, PlatformConfig } from '../lib/config';
 import { AssetBuckets } from '../lib/constructs/asset-buckets';
+import { TARGET_GROUP_BINDING_TAG_KEY } from '../lib/constructs/platform-cluster';
 import { EdgeStack } from '../lib/stacks/edge-stack';
 import { PlatformStack } from '../lib/stacks/platform-stack';
 import { WafStack } from '../lib/stacks/waf-stack';
@@ -34,7 +35,8 @@ function build(env: string, overrides: Partial<PlatformConfig> = {}, context: Re
   });
   const clusterSecurityGroup = new ec2.SecurityGroup(cluster, 'ClusterSecurityGroup', { vpc, description: 'Stand-in for the EKS cluster security group' });
   const waf = new WafStack(app, name('waf'), { config });
-  const edge = new EdgeStack(app, name('edge'), { config, vpc, buckets, clusterSecurityGroup, webAclArn: waf.webAcl.arn });
+  const targetGroupBindingTag = { key: TARGET_GROUP_BINDING_TAG_KEY, value: `${config.appName}-${config.envName}` }; // the cluster name
+  const edge = new EdgeStack(app, name('edge'), { config, vpc, buckets, clusterSecurityGroup, targetGroupBindingTag, webAclArn: waf.webAcl.arn });
   return { app, config, data, cluster, clusterSecurityGroup, waf, edge };
 }
 
@@ -76,6 +78,8 @@ describe.each(['dev', 'prod'])('EdgeStack and WafStack (%s)', (env) => {
       expect(attrs['stickiness.app_cookie.cookie_name']).toBe(config.edge.stickiness.appCookieName);
     }
     expect(edge.targetGroup).toBe(edge.loadBalancer.targetGroup);
+    // The load balancer controller may only register targets in target groups tagged for its cluster.
+    expect(tg.Tags).toContainEqual({ Key: TARGET_GROUP_BINDING_TAG_KEY, Value: `${config.appName}-${config.envName}` });
   });
 
   test('ALB security group is let into the cluster security group on the gateway port, from the edge stack', () => {

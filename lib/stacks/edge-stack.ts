@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Tags } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { acknowledge, acknowledgeCrossRegionExports, controlTower } from '../compliance';
 import { AssetBuckets } from '../constructs/asset-buckets';
 import { Cdn } from '../constructs/cdn';
+import { ResourceTag } from '../constructs/platform-cluster';
 import { StickyLoadBalancer } from '../constructs/sticky-load-balancer';
 import { PlatformStack, PlatformStackProps } from './platform-stack';
 
@@ -17,6 +18,11 @@ export interface EdgeStackProps extends PlatformStackProps {
   readonly buckets: AssetBuckets;
   /** Security group of the gateway pods (the EKS cluster security group); the ALB is let in on the gateway port. */
   readonly clusterSecurityGroup: ec2.ISecurityGroup;
+  /**
+   * Tag the cluster's load balancer controller requires on a target group before it registers pods
+   * in it (PlatformCluster.targetGroupBindingTag).
+   */
+  readonly targetGroupBindingTag: ResourceTag;
   /** ARN of the CLOUDFRONT-scope web ACL (WafStack, us-east-1). */
   readonly webAclArn: string;
 }
@@ -71,6 +77,8 @@ export class EdgeStack extends PlatformStack {
       });
     }
     this.targetGroup = this.loadBalancer.targetGroup;
+    // The only target group the load balancer controller may write to (TargetGroupBinding).
+    Tags.of(this.targetGroup).add(props.targetGroupBindingTag.key, props.targetGroupBindingTag.value);
     this.loadBalancerSecurityGroup = this.loadBalancer.securityGroup;
 
     // The rule lives here, not in the cluster stack: the cluster stack must not depend on this one.
