@@ -118,6 +118,17 @@ describe.each(ENVS)('DataStack (%s)', (env) => {
     }
   });
 
+  test('every secret is encrypted with a customer managed key of the platform', () => {
+    const secrets = resourcesOf(template, 'AWS::SecretsManager::Secret');
+    expect(secrets.length).toBeGreaterThanOrEqual(2); // Redis user, OpenSearch master user
+    for (const [id, secret] of secrets) {
+      expect([id, secret.Properties.KmsKeyId]).toEqual([id, { 'Fn::GetAtt': [expect.any(String), 'Arn'] }]);
+      expect(template.toJSON().Resources[secret.Properties.KmsKeyId['Fn::GetAtt'][0]].Type).toBe('AWS::KMS::Key');
+    }
+    // RDS keeps its master secret on the database key too.
+    template.hasResourceProperties('AWS::RDS::DBInstance', { MasterUserSecret: { KmsKeyId: Match.anyValue() } });
+  });
+
   test('every log group is encrypted with a customer managed key', () => {
     for (const [, group] of resourcesOf(template, 'AWS::Logs::LogGroup')) {
       expect(group.Properties.KmsKeyId).toBeDefined();
