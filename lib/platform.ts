@@ -35,7 +35,7 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     clusterSecurityGroup: cluster.clusterSecurityGroup,
     targetGroupBindingTag: cluster.platformCluster.targetGroupBindingTag,
     webAclArn: waf.webAcl.arn,
-    description: `${config.appName} ${config.envName}: CloudFront, WAF attachment, CloudFront-only sticky ALB`,
+    description: `${config.appName} ${config.envName}: CloudFront, WAF attachment, VPC origin, internal sticky ALB`,
   });
   return { network, data, cluster, waf, edge };
 }

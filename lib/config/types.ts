@@ -148,11 +148,18 @@ export interface WafConfig {
 }
 
 export interface EdgeConfig {
-  /** Public host name served by CloudFront; undefined serves the *.cloudfront.net name. */
+  /**
+   * Public host name served by CloudFront, e.g. `www.example.com`. Required in staging and prod
+   * (end-to-end TLS), together with both certificates; dev may leave all three out (then CloudFront
+   * serves its *.cloudfront.net name and reaches the ALB over plain HTTP inside AWS).
+   */
   readonly domainName?: string;
-  /** ACM certificate ARN in us-east-1 for domainName (CloudFront). */
+  /** ACM certificate ARN in us-east-1 covering domainName (CloudFront viewers). Set with domainName. */
   readonly cdnCertificateArn?: string;
-  /** ACM certificate ARN in the stack region for the ALB HTTPS listener; undefined = HTTP origin. */
+  /**
+   * ACM certificate ARN in the app's region covering domainName, for the ALB's HTTPS listener (CloudFront
+   * forwards the viewer's Host and checks this certificate against it). Set with domainName.
+   */
   readonly albCertificateArn?: string;
   /** Port the gateway pods listen on (target group port). */
   readonly gatewayPort: number;

@@ -147,15 +147,21 @@ export function configProblems(c: PlatformConfig): string[] {
   field('cluster.logRetentionDays', isRetention(k.logRetentionDays), `must be a CloudWatch Logs retention: one of ${RETENTIONS.join(', ')}`, k.logRetentionDays);
 
   const e = c.edge ?? ({} as PlatformConfig['edge']);
-  if (e.domainName !== undefined) {
-    field('edge.domainName', str(e.domainName) && /^([a-z0-9-]+\.)+[a-z]{2,}$/.test(e.domainName), 'must be a lower-case DNS name such as www.example.com', e.domainName);
+  // One rule for domain and certificates: all three or none, and all three outside dev (end-to-end TLS).
+  const tls = { domainName: e.domainName, cdnCertificateArn: e.cdnCertificateArn, albCertificateArn: e.albCertificateArn };
+  const tlsSet = Object.values(tls).some((v) => v !== undefined);
+  const tlsRequired = c.envName !== 'dev';
+  const why = tlsRequired
+    ? `required in ${c.envName}: CloudFront and the ALB serve end-to-end TLS with edge.domainName, edge.cdnCertificateArn and edge.albCertificateArn`
+    : 'edge.domainName, edge.cdnCertificateArn and edge.albCertificateArn go together (or leave all three out in dev)';
+  if (tlsRequired || tlsSet) {
+    field('edge.domainName', str(e.domainName) && /^([a-z0-9-]+\.)+[a-z]{2,}$/.test(e.domainName),
+      `must be a lower-case DNS name such as www.example.com; ${why}`, e.domainName);
     field('edge.cdnCertificateArn', str(e.cdnCertificateArn) && /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]+$/.test(e.cdnCertificateArn),
-      'must be an ACM certificate ARN in us-east-1 when edge.domainName is set', e.cdnCertificateArn);
-  }
-  if (e.albCertificateArn !== undefined) {
-    field('edge.domainName', e.domainName !== undefined, 'must be set when edge.albCertificateArn is (CloudFront checks the ALB certificate against the viewer host name)', e.domainName);
-    field('edge.albCertificateArn', str(e.albCertificateArn) && /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/.test(e.albCertificateArn),
-      'must be an ACM certificate ARN', e.albCertificateArn);
+      `must be an ACM certificate ARN in us-east-1 (CloudFront) covering edge.domainName; ${why}`, e.cdnCertificateArn);
+    const albRegion = str(e.albCertificateArn) ? e.albCertificateArn.split(':')[3] : undefined;
+    field('edge.albCertificateArn', str(e.albCertificateArn) && /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/.test(e.albCertificateArn) && albRegion === c.region,
+      `must be an ACM certificate ARN in the app's region (${c.region}) covering edge.domainName; ${why}`, e.albCertificateArn);
   }
   field('edge.gatewayPort', int(e.gatewayPort, 1024, 65535), 'must be an integer port from 1024 to 65535', e.gatewayPort);
   field('edge.healthCheckPath', str(e.healthCheckPath) && /^\/[A-Za-z0-9/_.-]*$/.test(e.healthCheckPath), 'must be a path starting with /', e.healthCheckPath);

@@ -12,7 +12,7 @@ import { StickyLoadBalancer } from '../constructs/sticky-load-balancer';
 import { PlatformStack, PlatformStackProps } from './platform-stack';
 
 export interface EdgeStackProps extends PlatformStackProps {
-  /** VPC of the load balancer (public subnets) and the gateway pods. */
+  /** VPC of the internal load balancer (private subnets) and the gateway pods. */
   readonly vpc: ec2.IVpc;
   /** The data stack's buckets: static assets (CloudFront origin) and access logs (ALB, CloudFront). */
   readonly buckets: AssetBuckets;
@@ -34,25 +34,24 @@ const PRICE_CLASSES: Record<string, cloudfront.PriceClass> = {
 };
 
 /**
- * The way in: a CloudFront distribution (static site from S3, `/api/*` to the ALB) and the
- * CloudFront-only ALB with the sticky target group the workloads stack binds gateway pods to.
+ * The way in: a CloudFront distribution (static site from S3, `/api/*` through a VPC origin to an
+ * internal ALB) and that ALB with the sticky target group the workloads stack binds gateway pods to.
+ * With a domain (required in staging and prod) every hop is TLS: viewers TLS 1.2+, CloudFront to
+ * the ALB HTTPS with the ALB certificate; without one (dev) the VPC-origin hop is plain HTTP.
  */
 export class EdgeStack extends PlatformStack {
   readonly loadBalancer: StickyLoadBalancer;
   readonly cdn: Cdn;
   /** Target group the workloads stack binds the gateway Service to (TargetGroupBinding). */
   readonly targetGroup: elbv2.ApplicationTargetGroup;
-  /** Security group of the ALB, for the workloads stack's NetworkPolicy / pod security rules. */
+  /** Security group of the ALB (admits only CloudFront), for the workloads stack's NetworkPolicy / pod security rules. */
   readonly loadBalancerSecurityGroup: ec2.SecurityGroup;
   readonly distribution: cloudfront.Distribution;
 
   constructor(scope: Construct, id: string, props: EdgeStackProps) {
     super(scope, id, { ...props, crossRegionReferences: true });
+    // Config validation guarantees the domain and both certificates come together.
     const edge = this.config.edge;
-    if (edge.albCertificateArn && !edge.domainName) {
-      throw new Error('EdgeStack: edge.albCertificateArn needs edge.domainName (with edge.cdnCertificateArn): CloudFront forwards the viewer Host '
-        + 'to the HTTPS origin and checks the ALB certificate against it; *.cloudfront.net cannot be on that certificate');
-    }
 
     this.loadBalancer = new StickyLoadBalancer(this, 'LoadBalancer', {
       vpc: props.vpc,
@@ -97,12 +96,12 @@ export class EdgeStack extends PlatformStack {
       staticAssetsBucket: props.buckets.staticAssets,
       logBucket: props.buckets.accessLogs,
       apiOrigin: {
-        domainName: this.loadBalancer.loadBalancer.loadBalancerDnsName,
+        loadBalancer: this.loadBalancer.loadBalancer,
         protocolPolicy: https ? cloudfront.OriginProtocolPolicy.HTTPS_ONLY : cloudfront.OriginProtocolPolicy.HTTP_ONLY,
-        verifyHeader: { name: this.loadBalancer.originHeaderName, value: this.loadBalancer.originHeaderValue },
       },
       apiDefaultTtl: Duration.seconds(edge.apiDefaultTtlSeconds),
-      sessionCookieName: edge.sessionCookieName,
+      // The session cookie, and the app_cookie stickiness follows (when that mode is on).
+      applicationCookies: [edge.sessionCookieName, ...(edge.stickiness.mode === 'app_cookie' && edge.stickiness.appCookieName ? [edge.stickiness.appCookieName] : [])],
       webAclArn: props.webAclArn,
       priceClass: PRICE_CLASSES[edge.priceClass],
       domainNames: edge.domainName ? [edge.domainName] : undefined,
