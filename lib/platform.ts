@@ -1,5 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { PlatformConfig } from './config';
+import { BackupCopyStack } from './stacks/backup-copy-stack';
 import { ClusterStack } from './stacks/cluster-stack';
 import { DataStack } from './stacks/data-stack';
 import { EdgeStack } from './stacks/edge-stack';
@@ -14,13 +15,26 @@ export interface Platform {
   /** CloudFront web ACL, always in us-east-1. */
   readonly waf: WafStack;
   readonly edge: EdgeStack;
+  /** Second backup vault in backup.copyRegion (undefined without one). */
+  readonly backupCopy?: BackupCopyStack;
 }
 
 /** Instantiates every stack of one environment in `app`. Stack names: `<app>-<env>-<part>`. */
 export function buildPlatform(app: App, config: PlatformConfig): Platform {
   const name = (part: string) => `${config.appName}-${config.envName}-${part}`;
   const network = new NetworkStack(app, name('network'), { config, description: `${config.appName} ${config.envName}: VPC, subnets, endpoints, flow logs` });
-  const data = new DataStack(app, name('data'), { config, vpc: network.vpc, workloadsSecurityGroup: network.workloadsSecurityGroup, description: `${config.appName} ${config.envName}: MySQL, Redis cluster, OpenSearch, S3` });
+  const backupCopy = config.backup?.copyRegion
+    ? new BackupCopyStack(app, name('backup-copy'), { config, description: `${config.appName} ${config.envName}: backup copy vault (${config.backup.copyRegion})` })
+    : undefined;
+  const data = new DataStack(app, name('data'), {
+    config,
+    vpc: network.vpc,
+    workloadsSecurityGroup: network.workloadsSecurityGroup,
+    backupCopy: backupCopy?.target,
+    description: `${config.appName} ${config.envName}: MySQL, Redis cluster, OpenSearch, S3${config.backup ? ', backup plan' : ''}`,
+  });
+  // Named, not referenced: deploy the copy vault first.
+  if (backupCopy) data.addStackDependency(backupCopy, 'the backup plan copies into its vault by name');
   const cluster = new ClusterStack(app, name('cluster'), {
     config,
     vpc: network.vpc,
@@ -37,5 +51,5 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     webAclArn: waf.webAcl.arn,
     description: `${config.appName} ${config.envName}: CloudFront, WAF attachment, VPC origin, internal sticky ALB`,
   });
-  return { network, data, cluster, waf, edge };
+  return { network, data, cluster, waf, edge, backupCopy };
 }

@@ -81,6 +81,11 @@ describe('environment configs', () => {
     ['ALB certificate without a domain', dev, 'edge.albCertificateArn', 'arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666', /edge\.domainName: must be a lower-case DNS name .*; edge\.domainName, edge\.cdnCertificateArn and edge\.albCertificateArn go together/],
     ['ALB certificate in another region', prod, 'edge.albCertificateArn', 'arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666', /edge\.albCertificateArn: must be an ACM certificate ARN in the app's region \(eu-west-1\)/],
     ['CloudFront certificate outside us-east-1', staging, 'edge.cdnCertificateArn', 'arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666', /edge\.cdnCertificateArn: must be an ACM certificate ARN in us-east-1/],
+    ['backup retention under a week', staging, 'backup.retentionDays', 3, /backup\.retentionDays: must be an integer from 7 to 3650 \(got 3\)/],
+    ['unlocked backup vault in prod', prod, 'backup.vaultLock', 'none', /backup\.vaultLock: must be 'governance' or 'compliance' in prod/],
+    ['unknown vault lock mode', staging, 'backup.vaultLock', 'strict', /backup\.vaultLock: must be 'none', 'governance' or 'compliance'/],
+    ['backup copy into the same region', prod, 'backup.copyRegion', 'eu-west-1', /backup\.copyRegion: must be an AWS region name other than region \(eu-west-1\)/],
+    ['copy retention without a copy', prod, 'backup.copyRetentionDays', 30, /backup\.copyRetentionDays: .*only with backup\.copyRegion/],
     ['log retention CloudWatch does not offer', dev, 'network.flowLogRetentionDays', 20, /network\.flowLogRetentionDays: must be a CloudWatch Logs retention: one of 1, 3, 5, 7, 14, 30/],
     ['bad WAF CIDR', dev, 'edge.waf.denyCidrs', ['1.2.3.4'], /edge\.waf\.denyCidrs: must be a list of IPv4 CIDRs/],
     ['bad account', dev, 'account', '1234', /account: must be a 12-digit AWS account id \(got "1234"\)/],
@@ -116,6 +121,12 @@ describe('environment configs', () => {
       expect(e.domainName).toMatch(/example\.com$/);
       for (const arn of [e.cdnCertificateArn, e.albCertificateArn]) expect(arn).toMatch(/^arn:aws:acm:[a-z0-9-]+:111111111111:certificate\/00000000-0000-0000-0000-0000000000\d\d$/);
     }
+  });
+
+  test.each(['staging', 'prod'] as const)('%s without a backup plan fails naming the field', (env) => {
+    const { backup: _b, ...rest } = ENVIRONMENTS[env];
+    expect(configProblems(rest as PlatformConfig)).toEqual([expect.stringMatching(new RegExp(`^backup: must be set in ${env} \\(an AWS Backup plan for RDS and the uploads bucket`))]);
+    expect(configProblems(dev).filter((p) => p.startsWith('backup'))).toEqual([]);
   });
 
   test('every problem is reported at once', () => {

@@ -94,6 +94,7 @@ export const staging: PlatformConfig = {
     cdnCertificateArn: PLACEHOLDER_CERTIFICATE('us-east-1', 1),
     albCertificateArn: PLACEHOLDER_CERTIFICATE('eu-west-1', 2),
   },
+  backup: { retentionDays: 35, vaultLock: 'none' },
 };
 
 /** prod: Multi-AZ everywhere, deletion protection, snapshots/retain on every data store. */
@@ -146,6 +147,8 @@ export const prod: PlatformConfig = {
     cdnCertificateArn: PLACEHOLDER_CERTIFICATE('us-east-1', 3),
     albCertificateArn: PLACEHOLDER_CERTIFICATE('eu-west-1', 4),
   },
+  // A cross-region copy is one line: copyRegion: 'eu-central-1' (a second vault, locked the same way).
+  backup: { retentionDays: 90, vaultLock: 'compliance' },
 };
 
 export const ENVIRONMENTS: Record<EnvironmentName, PlatformConfig> = { dev, staging, prod };

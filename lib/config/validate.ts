@@ -181,6 +181,21 @@ export function configProblems(c: PlatformConfig): string[] {
   field('edge.waf.rateLimitPer5Min', int(w.rateLimitPer5Min, 10, 2_000_000_000), 'must be an integer from 10 to 2000000000', w.rateLimitPer5Min);
   field('edge.waf.allowCidrs', Array.isArray(w.allowCidrs) && w.allowCidrs.every(isCidr), 'must be a list of IPv4 CIDRs', w.allowCidrs);
   field('edge.waf.denyCidrs', Array.isArray(w.denyCidrs) && w.denyCidrs.every(isCidr), 'must be a list of IPv4 CIDRs', w.denyCidrs);
+
+  const bk = c.backup;
+  if (bk === undefined) {
+    if (c.envName !== 'dev') p.push(`backup: must be set in ${c.envName} (an AWS Backup plan for RDS and the uploads bucket: retentionDays, vaultLock, optional copyRegion)`);
+  } else {
+    field('backup.retentionDays', int(bk.retentionDays, 7, 3650), 'must be an integer from 7 to 3650', bk.retentionDays);
+    field('backup.vaultLock', ['none', 'governance', 'compliance'].includes(bk.vaultLock), "must be 'none', 'governance' or 'compliance'", bk.vaultLock);
+    if (prod) field('backup.vaultLock', bk.vaultLock === 'governance' || bk.vaultLock === 'compliance', "must be 'governance' or 'compliance' in prod (the vault is locked)", bk.vaultLock);
+    if (bk.copyRegion !== undefined) {
+      field('backup.copyRegion', str(bk.copyRegion) && REGION.test(bk.copyRegion) && bk.copyRegion !== c.region, `must be an AWS region name other than region (${c.region})`, bk.copyRegion);
+    }
+    if (bk.copyRetentionDays !== undefined) {
+      field('backup.copyRetentionDays', int(bk.copyRetentionDays, 7, 3650) && bk.copyRegion !== undefined, 'must be an integer from 7 to 3650, and only with backup.copyRegion', bk.copyRetentionDays);
+    }
+  }
   return p;
 }
 
