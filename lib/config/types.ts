@@ -14,9 +14,9 @@ export interface ExistingVpcConfig {
   readonly vpcId: string;
   /** CIDR of the existing VPC (used for security group rules and documentation). */
   readonly vpcCidr: string;
-  /** Public subnets (ALB). One per availability zone. */
+  /** Public subnets (NAT; the VPC needs an internet gateway for CloudFront VPC origins). One per availability zone. */
   readonly publicSubnetIds: string[];
-  /** Private subnets with egress (EKS nodes, OpenSearch). One per availability zone. */
+  /** Private subnets with egress (EKS nodes, OpenSearch, the internal ALB). One per availability zone. */
   readonly privateSubnetIds: string[];
   /** Isolated subnets (RDS, ElastiCache). One per availability zone. */
   readonly isolatedSubnetIds: string[];
