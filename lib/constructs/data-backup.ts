@@ -59,9 +59,13 @@ const managed = (name: string) => iam.ManagedPolicy.fromAwsManagedPolicyName(nam
  * kept for `retention`, optionally copied to a second vault, through a role of its own.
  */
 export class DataBackup extends Construct {
+  /** The vault the plan backs up into. */
   readonly vault: EncryptedBackupVault;
+  /** The backup plan. */
   readonly plan: backup.BackupPlan;
+  /** Its one rule: schedule, retention, copy action. */
   readonly rule: backup.BackupPlanRule;
+  /** The resources the plan covers. */
   readonly selection: backup.BackupSelection;
   /** Role AWS Backup assumes to back up and restore the resources. */
   readonly role: iam.Role;

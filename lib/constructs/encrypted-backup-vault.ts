@@ -49,8 +49,11 @@ export interface EncryptedBackupVaultProps {
  * optional Vault Lock.
  */
 export class EncryptedBackupVault extends Construct {
+  /** The vault. */
   readonly vault: backup.BackupVault;
+  /** Key of the recovery points the vault owns. */
   readonly encryptionKey: kms.IKey;
+  /** Vault Lock mode in force. */
   readonly lockMode: VaultLockMode;
 
   constructor(scope: Construct, id: string, props: EncryptedBackupVaultProps = {}) {
