@@ -11,12 +11,12 @@ import { WafStack } from './stacks/waf-stack';
 export interface Platform {
   readonly network: NetworkStack;
   readonly data: DataStack;
+  /** Second backup vault in backup.copyRegion (undefined without one). */
+  readonly backupCopy?: BackupCopyStack;
   readonly cluster: ClusterStack;
   /** CloudFront web ACL, always in us-east-1. */
   readonly waf: WafStack;
   readonly edge: EdgeStack;
-  /** Second backup vault in backup.copyRegion (undefined without one). */
-  readonly backupCopy?: BackupCopyStack;
 }
 
 /** Instantiates every stack of one environment in `app`. Stack names: `<app>-<env>-<part>`. */

@@ -97,6 +97,27 @@ export interface BucketsConfig {
   readonly uploadCorsOrigins: string[];
 }
 
+/** AWS Backup of the data stores (RDS and the uploads bucket), besides RDS's own automated backups. */
+export interface BackupConfig {
+  /** Days each daily recovery point is kept (7 to 3650); also the Vault Lock's minimum retention. */
+  readonly retentionDays: number;
+  /**
+   * Vault Lock: `none`, `governance` (enforced, removable by principals allowed to), or `compliance`
+   * (immutable 3 days after deploy: nobody can shorten retention or delete recovery points). Locked in prod.
+   */
+  readonly vaultLock: 'none' | 'governance' | 'compliance';
+  /**
+   * Region of a second vault (stack `<app>-<env>-backup-copy`) every recovery point is copied to.
+   * @default - no copy
+   */
+  readonly copyRegion?: string;
+  /**
+   * Days copies are kept (7 to 3650; only with copyRegion).
+   * @default retentionDays
+   */
+  readonly copyRetentionDays?: number;
+}
+
 /** Who may reach the Kubernetes API endpoint. */
 export type EndpointAccessMode = 'private' | 'public-and-private';
 
@@ -179,27 +200,6 @@ export interface EdgeConfig {
   readonly waf: WafConfig;
 }
 
-/** AWS Backup of the data stores (RDS and the uploads bucket), besides RDS's own automated backups. */
-export interface BackupConfig {
-  /** Days each daily recovery point is kept (7 to 3650); also the Vault Lock's minimum retention. */
-  readonly retentionDays: number;
-  /**
-   * Vault Lock: `none`, `governance` (enforced, removable by principals allowed to), or `compliance`
-   * (immutable 3 days after deploy: nobody can shorten retention or delete recovery points). Locked in prod.
-   */
-  readonly vaultLock: 'none' | 'governance' | 'compliance';
-  /**
-   * Region of a second vault (stack `<app>-<env>-backup-copy`) every recovery point is copied to.
-   * @default - no copy
-   */
-  readonly copyRegion?: string;
-  /**
-   * Days copies are kept (7 to 3650; only with copyRegion).
-   * @default retentionDays
-   */
-  readonly copyRetentionDays?: number;
-}
-
 export interface PlatformConfig {
   /** Environment name; also the tag `environment`. */
   readonly envName: EnvironmentName;
@@ -219,8 +219,8 @@ export interface PlatformConfig {
   readonly redis: RedisConfig;
   readonly search: SearchConfig;
   readonly buckets: BucketsConfig;
-  readonly cluster: ClusterConfig;
-  readonly edge: EdgeConfig;
   /** AWS Backup plan for RDS and the uploads bucket; required in staging and prod, optional in dev. */
   readonly backup?: BackupConfig;
+  readonly cluster: ClusterConfig;
+  readonly edge: EdgeConfig;
 }

@@ -1,6 +1,6 @@
+import { CLUSTER_VERSIONS } from '../constructs/platform-cluster';
 import { InterfaceVpcEndpointAwsService } from 'aws-cdk-lib/aws-ec2';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { CLUSTER_VERSIONS } from '../constructs/platform-cluster';
 import { ENVIRONMENT_NAMES, PlatformConfig } from './types';
 
 /** Thrown when an environment config is invalid; the message lists every bad field. */
@@ -124,6 +124,21 @@ export function configProblems(c: PlatformConfig): string[] {
   field('buckets.uploadCorsOrigins', Array.isArray(b.uploadCorsOrigins) && b.uploadCorsOrigins.length > 0 && b.uploadCorsOrigins.every((o) => str(o) && /^https?:\/\/[^/\s*]+$/.test(o)),
     'must be a non-empty list of origins like https://www.example.com (no wildcard, no path)', b.uploadCorsOrigins);
 
+  const bk = c.backup;
+  if (bk === undefined) {
+    if (c.envName !== 'dev') p.push(`backup: must be set in ${c.envName} (an AWS Backup plan for RDS and the uploads bucket: retentionDays, vaultLock, optional copyRegion)`);
+  } else {
+    field('backup.retentionDays', int(bk.retentionDays, 7, 3650), 'must be an integer from 7 to 3650', bk.retentionDays);
+    field('backup.vaultLock', ['none', 'governance', 'compliance'].includes(bk.vaultLock), "must be 'none', 'governance' or 'compliance'", bk.vaultLock);
+    if (prod) field('backup.vaultLock', bk.vaultLock === 'governance' || bk.vaultLock === 'compliance', "must be 'governance' or 'compliance' in prod (the vault is locked)", bk.vaultLock);
+    if (bk.copyRegion !== undefined) {
+      field('backup.copyRegion', str(bk.copyRegion) && REGION.test(bk.copyRegion) && bk.copyRegion !== c.region, `must be an AWS region name other than region (${c.region})`, bk.copyRegion);
+    }
+    if (bk.copyRetentionDays !== undefined) {
+      field('backup.copyRetentionDays', int(bk.copyRetentionDays, 7, 3650) && bk.copyRegion !== undefined, 'must be an integer from 7 to 3650, and only with backup.copyRegion', bk.copyRetentionDays);
+    }
+  }
+
   const k = c.cluster ?? ({} as PlatformConfig['cluster']);
   field('cluster.kubernetesVersion', str(k.kubernetesVersion) && SUPPORTED_K8S.includes(k.kubernetesVersion),
     `must be one of ${SUPPORTED_K8S.join(', ')} (the versions PlatformCluster pins a kubectl layer and add-ons for)`, k.kubernetesVersion);
@@ -182,20 +197,6 @@ export function configProblems(c: PlatformConfig): string[] {
   field('edge.waf.allowCidrs', Array.isArray(w.allowCidrs) && w.allowCidrs.every(isCidr), 'must be a list of IPv4 CIDRs', w.allowCidrs);
   field('edge.waf.denyCidrs', Array.isArray(w.denyCidrs) && w.denyCidrs.every(isCidr), 'must be a list of IPv4 CIDRs', w.denyCidrs);
 
-  const bk = c.backup;
-  if (bk === undefined) {
-    if (c.envName !== 'dev') p.push(`backup: must be set in ${c.envName} (an AWS Backup plan for RDS and the uploads bucket: retentionDays, vaultLock, optional copyRegion)`);
-  } else {
-    field('backup.retentionDays', int(bk.retentionDays, 7, 3650), 'must be an integer from 7 to 3650', bk.retentionDays);
-    field('backup.vaultLock', ['none', 'governance', 'compliance'].includes(bk.vaultLock), "must be 'none', 'governance' or 'compliance'", bk.vaultLock);
-    if (prod) field('backup.vaultLock', bk.vaultLock === 'governance' || bk.vaultLock === 'compliance', "must be 'governance' or 'compliance' in prod (the vault is locked)", bk.vaultLock);
-    if (bk.copyRegion !== undefined) {
-      field('backup.copyRegion', str(bk.copyRegion) && REGION.test(bk.copyRegion) && bk.copyRegion !== c.region, `must be an AWS region name other than region (${c.region})`, bk.copyRegion);
-    }
-    if (bk.copyRetentionDays !== undefined) {
-      field('backup.copyRetentionDays', int(bk.copyRetentionDays, 7, 3650) && bk.copyRegion !== undefined, 'must be an integer from 7 to 3650, and only with backup.copyRegion', bk.copyRetentionDays);
-    }
-  }
   return p;
 }
 

@@ -25,6 +25,15 @@ export const CLUSTER_VERSIONS: Record<string, { version: eks.KubernetesVersion; 
   },
 };
 
+/** Every control-plane log type, all on: the audit trail of who did what to the cluster. */
+const CONTROL_PLANE_LOGS = [
+  eks.ClusterLoggingTypes.API,
+  eks.ClusterLoggingTypes.AUDIT,
+  eks.ClusterLoggingTypes.AUTHENTICATOR,
+  eks.ClusterLoggingTypes.CONTROLLER_MANAGER,
+  eks.ClusterLoggingTypes.SCHEDULER,
+];
+
 /** A resource tag: key and value. */
 export interface ResourceTag {
   readonly key: string;
@@ -51,15 +60,6 @@ const LOAD_BALANCER_CONTROLLER_READS = [
   'elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetGroupAttributes', 'elasticloadbalancing:DescribeTargetHealth',
   'elasticloadbalancing:DescribeTags', 'elasticloadbalancing:DescribeTrustStores', 'elasticloadbalancing:DescribeListenerAttributes',
   'elasticloadbalancing:DescribeCapacityReservation',
-];
-
-/** Every control-plane log type, all on: the audit trail of who did what to the cluster. */
-const CONTROL_PLANE_LOGS = [
-  eks.ClusterLoggingTypes.API,
-  eks.ClusterLoggingTypes.AUDIT,
-  eks.ClusterLoggingTypes.AUTHENTICATOR,
-  eks.ClusterLoggingTypes.CONTROLLER_MANAGER,
-  eks.ClusterLoggingTypes.SCHEDULER,
 ];
 
 export interface PlatformClusterProps {
