@@ -196,7 +196,6 @@ export function configProblems(c: PlatformConfig): string[] {
   field('edge.waf.rateLimitPer5Min', int(w.rateLimitPer5Min, 10, 2_000_000_000), 'must be an integer from 10 to 2000000000', w.rateLimitPer5Min);
   field('edge.waf.allowCidrs', Array.isArray(w.allowCidrs) && w.allowCidrs.every(isCidr), 'must be a list of IPv4 CIDRs', w.allowCidrs);
   field('edge.waf.denyCidrs', Array.isArray(w.denyCidrs) && w.denyCidrs.every(isCidr), 'must be a list of IPv4 CIDRs', w.denyCidrs);
-
   return p;
 }
 
