@@ -1,5 +1,5 @@
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 
@@ -35,5 +35,26 @@ export function acknowledgeShortRetention(logGroup: IConstruct, days: number): v
   acknowledge(logGroup, {
     id: controlTower('cloudwatch_log_group_retention_period_check'),
     reason: `Retention of ${days} days is chosen by this environment's config to bound cost in a non-production environment; prod keeps these logs 365 days or more.`,
+  });
+}
+
+/**
+ * Acknowledges the VPC rule on CDK's cross-region export Lambda (`Writer` in the producing stack,
+ * `Reader` in the consuming one). CDK creates it while resolving references at synth, after every
+ * constructor has run, so the acknowledgement is attached from a validation hook, which runs later.
+ */
+export function acknowledgeCrossRegionExports(stack: Stack, kind: 'Writer' | 'Reader'): void {
+  stack.node.addValidation({
+    validate: () => {
+      const provider = stack.node.tryFindChild(`Custom::CrossRegionExport${kind}CustomResourceProvider`);
+      if (provider) {
+        acknowledge(provider, {
+          id: controlTower('lambda_inside_vpc_check'),
+          reason: `CDK's cross-region export ${kind.toLowerCase()} runs only during deployments and only calls the SSM API of the two `
+            + 'regions with the exported values (resource names and ARNs, no data); a VPC attachment would add ENIs and NAT or endpoint paths for no protection.',
+        });
+      }
+      return [];
+    },
   });
 }

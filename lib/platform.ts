@@ -1,5 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { PlatformConfig } from './config';
+import { BackupCopyStack } from './stacks/backup-copy-stack';
 import { ClusterStack } from './stacks/cluster-stack';
 import { DataStack } from './stacks/data-stack';
 import { EdgeStack } from './stacks/edge-stack';
@@ -11,6 +12,8 @@ import { WorkloadsStack } from './stacks/workloads-stack';
 export interface Platform {
   readonly network: NetworkStack;
   readonly data: DataStack;
+  /** Second backup vault in backup.copyRegion (undefined without one). */
+  readonly backupCopy?: BackupCopyStack;
   readonly cluster: ClusterStack;
   /** CloudFront web ACL, always in us-east-1. */
   readonly waf: WafStack;
@@ -23,7 +26,18 @@ export interface Platform {
 export function buildPlatform(app: App, config: PlatformConfig): Platform {
   const name = (part: string) => `${config.appName}-${config.envName}-${part}`;
   const network = new NetworkStack(app, name('network'), { config, description: `${config.appName} ${config.envName}: VPC, subnets, endpoints, flow logs` });
-  const data = new DataStack(app, name('data'), { config, vpc: network.vpc, workloadsSecurityGroup: network.workloadsSecurityGroup, description: `${config.appName} ${config.envName}: MySQL, Redis cluster, OpenSearch, S3` });
+  const backupCopy = config.backup?.copyRegion
+    ? new BackupCopyStack(app, name('backup-copy'), { config, description: `${config.appName} ${config.envName}: backup copy vault (${config.backup.copyRegion})` })
+    : undefined;
+  const data = new DataStack(app, name('data'), {
+    config,
+    vpc: network.vpc,
+    workloadsSecurityGroup: network.workloadsSecurityGroup,
+    backupCopy: backupCopy?.target,
+    description: `${config.appName} ${config.envName}: MySQL, Redis cluster, OpenSearch, S3${config.backup ? ', backup plan' : ''}`,
+  });
+  // Named, not referenced: deploy the copy vault first.
+  if (backupCopy) data.addStackDependency(backupCopy, 'the backup plan copies into its vault by name');
   const cluster = new ClusterStack(app, name('cluster'), {
     config,
     vpc: network.vpc,
@@ -36,8 +50,9 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     vpc: network.vpc,
     buckets: data.buckets,
     clusterSecurityGroup: cluster.clusterSecurityGroup,
+    targetGroupBindingTag: cluster.platformCluster.targetGroupBindingTag,
     webAclArn: waf.webAcl.arn,
-    description: `${config.appName} ${config.envName}: CloudFront, WAF attachment, CloudFront-only sticky ALB`,
+    description: `${config.appName} ${config.envName}: CloudFront, WAF attachment, VPC origin, internal sticky ALB`,
   });
   const workloads = new WorkloadsStack(app, name('workloads'), {
     config,
@@ -46,5 +61,5 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     edge,
     description: `${config.appName} ${config.envName}: registry, gateway, services and jobs on EKS (cdk8s charts)`,
   });
-  return { network, data, cluster, waf, edge, workloads };
+  return { network, data, cluster, waf, edge, backupCopy, workloads };
 }

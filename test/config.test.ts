@@ -1,4 +1,5 @@
-import { ConfigError, configProblems, ENVIRONMENTS, loadConfig, PlatformConfig } from '../lib/config';
+import { ConfigError, configProblems, ENVIRONMENTS, loadConfig, PlatformConfig, SUPPORTED_K8S } from '../lib/config';
+import { CLUSTER_VERSIONS } from '../lib/constructs/platform-cluster';
 
 /** A valid config with one field replaced, deep: set(prod, 'redis.shards', 0). */
 function withField(base: PlatformConfig, path: string, value: unknown): PlatformConfig {
@@ -52,6 +53,7 @@ describe('environment configs', () => {
   });
 
   const prod = ENVIRONMENTS.prod;
+  const staging = ENVIRONMENTS.staging;
   const dev = ENVIRONMENTS.dev;
   test.each<[string, PlatformConfig, string, unknown, RegExp]>([
     ['bad CIDR', dev, 'network.vpcCidr', '10.300.0.0/16', /network\.vpcCidr: must be an IPv4 CIDR .* \(got "10\.300\.0\.0\/16"\)/],
@@ -76,7 +78,14 @@ describe('environment configs', () => {
     ['mixed CPU architectures', dev, 'cluster.nodeInstanceTypes', ['m7g.large', 'm7i.large'], /cluster\.nodeInstanceTypes: .*one CPU architecture/],
     ['desired nodes above max', dev, 'cluster.desiredNodes', 9, /cluster\.desiredNodes: must be an integer from cluster\.minNodes to cluster\.maxNodes/],
     ['AWSALB app cookie', prod, 'edge.stickiness.appCookieName', 'AWSALBX', /edge\.stickiness\.appCookieName: .*not starting with AWSALB/],
-    ['ALB certificate without a domain', dev, 'edge.albCertificateArn', 'arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666', /edge\.domainName: must be set when edge\.albCertificateArn is/],
+    ['ALB certificate without a domain', dev, 'edge.albCertificateArn', 'arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666', /edge\.domainName: must be a lower-case DNS name .*; edge\.domainName, edge\.cdnCertificateArn and edge\.albCertificateArn go together/],
+    ['ALB certificate in another region', prod, 'edge.albCertificateArn', 'arn:aws:acm:us-east-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666', /edge\.albCertificateArn: must be an ACM certificate ARN in the app's region \(eu-west-1\)/],
+    ['CloudFront certificate outside us-east-1', staging, 'edge.cdnCertificateArn', 'arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-1111-2222-3333-444455556666', /edge\.cdnCertificateArn: must be an ACM certificate ARN in us-east-1/],
+    ['backup retention under a week', staging, 'backup.retentionDays', 3, /backup\.retentionDays: must be an integer from 7 to 3650 \(got 3\)/],
+    ['unlocked backup vault in prod', prod, 'backup.vaultLock', 'none', /backup\.vaultLock: must be 'governance' or 'compliance' in prod/],
+    ['unknown vault lock mode', staging, 'backup.vaultLock', 'strict', /backup\.vaultLock: must be 'none', 'governance' or 'compliance'/],
+    ['backup copy into the same region', prod, 'backup.copyRegion', 'eu-west-1', /backup\.copyRegion: must be an AWS region name other than region \(eu-west-1\)/],
+    ['copy retention without a copy', prod, 'backup.copyRetentionDays', 30, /backup\.copyRetentionDays: .*only with backup\.copyRegion/],
     ['log retention CloudWatch does not offer', dev, 'network.flowLogRetentionDays', 20, /network\.flowLogRetentionDays: must be a CloudWatch Logs retention: one of 1, 3, 5, 7, 14, 30/],
     ['bad WAF CIDR', dev, 'edge.waf.denyCidrs', ['1.2.3.4'], /edge\.waf\.denyCidrs: must be a list of IPv4 CIDRs/],
     ['bad account', dev, 'account', '1234', /account: must be a 12-digit AWS account id \(got "1234"\)/],
@@ -86,6 +95,38 @@ describe('environment configs', () => {
     expect(e).toBeInstanceOf(ConfigError);
     expect(e.message).toMatch(new RegExp(`Invalid configuration for environment '${base.envName}'`));
     expect(e.message).toMatch(message);
+  });
+
+  test.each(['staging', 'prod'] as const)('%s without a domain fails naming the domain and both certificate fields', (env) => {
+    const { domainName: _d, cdnCertificateArn: _c, albCertificateArn: _a, ...edge } = ENVIRONMENTS[env].edge;
+    const e = errorOf(() => loadConfig(env, { edge }));
+    expect(e.problems).toEqual([
+      expect.stringMatching(new RegExp(`^edge\\.domainName: must be a lower-case DNS name such as www\\.example\\.com; required in ${env}: CloudFront and the ALB serve end-to-end TLS`)),
+      expect.stringMatching(/^edge\.cdnCertificateArn: must be an ACM certificate ARN in us-east-1 \(CloudFront\) covering edge\.domainName; required in/),
+      expect.stringMatching(/^edge\.albCertificateArn: must be an ACM certificate ARN in the app's region \(eu-west-1\) covering edge\.domainName; required in/),
+    ]);
+    expect(e.message).toContain(`Invalid configuration for environment '${env}'`);
+  });
+
+  test('dev may run without a domain, but not with half of it', () => {
+    expect(ENVIRONMENTS.dev.edge.domainName).toBeUndefined();
+    expect(configProblems(dev)).toEqual([]);
+    const half = { ...dev, edge: { ...dev.edge, domainName: 'dev.example.com' } };
+    expect(configProblems(half).map((p) => p.split(':')[0])).toEqual(['edge.cdnCertificateArn', 'edge.albCertificateArn']);
+  });
+
+  test('the shipped staging and prod configs carry visibly placeholder certificates', () => {
+    for (const env of ['staging', 'prod'] as const) {
+      const e = ENVIRONMENTS[env].edge;
+      expect(e.domainName).toMatch(/example\.com$/);
+      for (const arn of [e.cdnCertificateArn, e.albCertificateArn]) expect(arn).toMatch(/^arn:aws:acm:[a-z0-9-]+:111111111111:certificate\/00000000-0000-0000-0000-0000000000\d\d$/);
+    }
+  });
+
+  test.each(['staging', 'prod'] as const)('%s without a backup plan fails naming the field', (env) => {
+    const { backup: _b, ...rest } = ENVIRONMENTS[env];
+    expect(configProblems(rest as PlatformConfig)).toEqual([expect.stringMatching(new RegExp(`^backup: must be set in ${env} \\(an AWS Backup plan for RDS and the uploads bucket`))]);
+    expect(configProblems(dev).filter((p) => p.startsWith('backup'))).toEqual([]);
   });
 
   test('every problem is reported at once', () => {
@@ -100,5 +141,17 @@ describe('environment configs', () => {
       network: { ...dev.network, existingVpc: { vpcId: 'vpc-0123456789abcdef0', vpcCidr: '10.0.0.0/16', publicSubnetIds: ['subnet-0123456789abcdef0'], privateSubnetIds: [], isolatedSubnetIds: [] } },
     }));
     expect(e.message).toMatch(/network\.existingVpc\.publicSubnetIds: must list network\.maxAzs \(2\) subnet ids/);
+  });
+
+  test('an existing VPC needs a valid CIDR', () => {
+    const ids = (n: number) => [`subnet-0123456789abcdef${n}`, `subnet-0123456789abcde${n}0`];
+    const e = errorOf(() => loadConfig('dev', {
+      network: { ...dev.network, existingVpc: { vpcId: 'vpc-0123456789abcdef0', vpcCidr: '10.0.0/16', publicSubnetIds: ids(1), privateSubnetIds: ids(2), isolatedSubnetIds: ids(3) } },
+    }));
+    expect(e.problems).toEqual(['network.existingVpc.vpcCidr: must be the IPv4 CIDR of the existing VPC, e.g. 10.0.0.0/16 (got "10.0.0/16")']);
+  });
+
+  test('the supported Kubernetes versions are the ones PlatformCluster pins', () => {
+    expect(SUPPORTED_K8S).toEqual(Object.keys(CLUSTER_VERSIONS));
   });
 });

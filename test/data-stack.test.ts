@@ -1,6 +1,37 @@
 import { CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { ENVIRONMENTS } from '../lib/config';
 import { build, ENVS, resourcesOf } from './support/platform';
+import { rulePackFindings } from './support/synth';
+
+describe('DataStack backup copy to a second region', () => {
+  const { platform, config } = build('prod', { backup: { ...ENVIRONMENTS.prod.backup!, copyRegion: 'eu-central-1', copyRetentionDays: 120 } });
+  const copy = platform.backupCopy!;
+
+  test('a locked, encrypted vault in the copy region, retained with prod data', () => {
+    expect(copy.region).toBe('eu-central-1');
+    const t = Template.fromStack(copy);
+    const [, vault] = resourcesOf(t, 'AWS::Backup::BackupVault')[0];
+    expect(vault.Properties).toMatchObject({ BackupVaultName: 'platform-prod-copy', LockConfiguration: { MinRetentionDays: 120, ChangeableForDays: 3 } });
+    expect(vault.Properties.EncryptionKeyArn).toEqual({ 'Fn::GetAtt': [expect.any(String), 'Arn'] });
+    expect(vault.DeletionPolicy).toBe('Retain');
+  });
+
+  test('the plan copies every recovery point there, by name, after that stack is deployed', () => {
+    const [, plan] = resourcesOf(Template.fromStack(platform.data), 'AWS::Backup::BackupPlan')[0];
+    expect(plan.Properties.BackupPlan.BackupPlanRule[0].CopyActions).toEqual([{
+      DestinationBackupVaultArn: { 'Fn::Join': ['', ['arn:aws:backup:eu-central-1:', { Ref: 'AWS::AccountId' }, ':backup-vault:platform-prod-copy']] },
+      Lifecycle: { DeleteAfterDays: 120 },
+    }]);
+    expect(platform.data.dependencies).toContain(copy);
+    expect(config.backup!.copyRegion).toBe('eu-central-1');
+  });
+
+  test('no unacknowledged rule-pack findings', () => {
+    const again = build('prod', { backup: { ...ENVIRONMENTS.prod.backup!, copyRegion: 'eu-central-1' } });
+    expect(rulePackFindings(again.app)).toEqual([]);
+  });
+});
 
 describe.each(ENVS)('DataStack (%s)', (env) => {
   const { platform, config } = build(env);
@@ -116,6 +147,48 @@ describe.each(ENVS)('DataStack (%s)', (env) => {
     for (const [, user] of resourcesOf(template, 'AWS::ElastiCache::User')) {
       expect(JSON.stringify(user.Properties.Passwords)).toContain('resolve:secretsmanager');
     }
+  });
+
+  test('every secret is encrypted with a customer managed key of the platform', () => {
+    const secrets = resourcesOf(template, 'AWS::SecretsManager::Secret');
+    expect(secrets.length).toBeGreaterThanOrEqual(2); // Redis user, OpenSearch master user
+    for (const [id, secret] of secrets) {
+      expect([id, secret.Properties.KmsKeyId]).toEqual([id, { 'Fn::GetAtt': [expect.any(String), 'Arn'] }]);
+      expect(template.toJSON().Resources[secret.Properties.KmsKeyId['Fn::GetAtt'][0]].Type).toBe('AWS::KMS::Key');
+    }
+    // RDS keeps its master secret on the database key too.
+    template.hasResourceProperties('AWS::RDS::DBInstance', { MasterUserSecret: { KmsKeyId: Match.anyValue() } });
+  });
+
+  test(config.backup ? 'AWS Backup: daily plan for MySQL and the uploads bucket into a vault on a customer managed key' : 'no AWS Backup plan in dev', () => {
+    const b = config.backup;
+    if (!b) {
+      expect(json).not.toContain('AWS::Backup::');
+      expect(platform.data.backup).toBeUndefined();
+      return;
+    }
+    const d = platform.data;
+    const id = (c: any) => d.getLogicalId(c.node.defaultChild);
+    const [, vault] = resourcesOf(template, 'AWS::Backup::BackupVault')[0];
+    expect(vault.Properties.EncryptionKeyArn).toEqual({ 'Fn::GetAtt': [id(d.backup!.vault.encryptionKey), 'Arn'] });
+    expect(vault.Properties.AccessPolicy.Statement).toEqual([expect.objectContaining({ Effect: 'Deny', Action: ['backup:DeleteRecoveryPoint', 'backup:UpdateRecoveryPointLifecycle'] })]);
+    // Prod keeps the vault and its key on stack delete; the locked vault cannot lose recovery points early.
+    expect(vault.DeletionPolicy).toBe(retain ? 'Retain' : 'Delete');
+    expect(template.toJSON().Resources[id(d.backup!.vault.encryptionKey)].DeletionPolicy).toBe(retain ? 'Retain' : 'Delete');
+    const lock = { none: undefined, governance: { MinRetentionDays: b.retentionDays }, compliance: { MinRetentionDays: b.retentionDays, ChangeableForDays: 3 } }[b.vaultLock];
+    expect(vault.Properties.LockConfiguration).toEqual(lock);
+    if (prod) expect(vault.Properties.LockConfiguration).toBeDefined();
+    const [, plan] = resourcesOf(template, 'AWS::Backup::BackupPlan')[0];
+    expect(plan.Properties.BackupPlan.BackupPlanRule).toEqual([expect.objectContaining({
+      ScheduleExpression: 'cron(0 3 * * ? *)',
+      Lifecycle: { DeleteAfterDays: b.retentionDays },
+      TargetBackupVault: { 'Fn::GetAtt': [id(d.backup!.vault.vault), 'BackupVaultName'] },
+    })]);
+    expect(plan.Properties.BackupPlan.BackupPlanRule[0].CopyActions).toBeUndefined();
+    const [, selection] = resourcesOf(template, 'AWS::Backup::BackupSelection')[0];
+    expect(JSON.stringify(selection.Properties.BackupSelection.Resources)).toContain(`"Ref":"${id(d.mysql.instance)}"`);
+    expect(selection.Properties.BackupSelection.Resources).toContainEqual({ 'Fn::GetAtt': [id(d.buckets.uploads), 'Arn'] });
+    expect(JSON.stringify(template.toJSON().Resources[id(d.backup!.role)].Properties.ManagedPolicyArns)).toContain('AWSBackupServiceRolePolicyForS3Backup');
   });
 
   test('every log group is encrypted with a customer managed key', () => {

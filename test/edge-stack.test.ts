@@ -1,8 +1,12 @@
 import { CfnElement, RemovalPolicy } from 'aws-cdk-lib';
+import { ConfigError } from '../lib/config';
+import { ALB_STICKINESS_COOKIES } from '../lib/constructs/cdn';
+import { CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS } from '../lib/constructs/sticky-load-balancer';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { loadConfig, PlatformConfig } from '../lib/config';
 import { AssetBuckets } from '../lib/constructs/asset-buckets';
+import { TARGET_GROUP_BINDING_TAG_KEY } from '../lib/constructs/platform-cluster';
 import { EdgeStack } from '../lib/stacks/edge-stack';
 import { PlatformStack } from '../lib/stacks/platform-stack';
 import { WafStack } from '../lib/stacks/waf-stack';
@@ -31,14 +35,25 @@ function build(env: string, overrides: Partial<PlatformConfig> = {}, context: Re
     availabilityZones: cluster.availabilityZones,
     publicSubnetIds: cluster.availabilityZones.map((_, i) => `subnet-0aaaaaaaaaaaaaaa${i}`),
     publicSubnetRouteTableIds: cluster.availabilityZones.map((_, i) => `rtb-0aaaaaaaaaaaaaaa${i}`),
+    privateSubnetIds: cluster.availabilityZones.map((_, i) => `subnet-0bbbbbbbbbbbbbbb${i}`),
+    privateSubnetRouteTableIds: cluster.availabilityZones.map((_, i) => `rtb-0bbbbbbbbbbbbbbb${i}`),
   });
   const clusterSecurityGroup = new ec2.SecurityGroup(cluster, 'ClusterSecurityGroup', { vpc, description: 'Stand-in for the EKS cluster security group' });
   const waf = new WafStack(app, name('waf'), { config });
-  const edge = new EdgeStack(app, name('edge'), { config, vpc, buckets, clusterSecurityGroup, webAclArn: waf.webAcl.arn });
+  const targetGroupBindingTag = { key: TARGET_GROUP_BINDING_TAG_KEY, value: `${config.appName}-${config.envName}` }; // the cluster name
+  const edge = new EdgeStack(app, name('edge'), { config, vpc, buckets, clusterSecurityGroup, targetGroupBindingTag, webAclArn: waf.webAcl.arn });
   return { app, config, data, cluster, clusterSecurityGroup, waf, edge };
 }
 
 const logicalId = (el: { node: { defaultChild?: unknown } }, stack: PlatformStack) => stack.getLogicalId(el.node.defaultChild as CfnElement);
+
+/** The distribution config, the API behavior and the policy behind a policy reference. */
+function apiBehavior(t: Template) {
+  const dist = Object.values(t.findResources('AWS::CloudFront::Distribution'))[0].Properties.DistributionConfig;
+  const api = dist.CacheBehaviors.find((b: any) => b.PathPattern === '/api/*');
+  const policy = (type: string, ref: any) => t.toJSON().Resources[ref.Ref].Properties[type];
+  return { dist, api, policy, origin: dist.Origins.find((o: any) => o.Id === api.TargetOriginId) };
+}
 
 describe.each(['dev', 'prod'])('EdgeStack and WafStack (%s)', (env) => {
   const built = build(env);
@@ -76,6 +91,8 @@ describe.each(['dev', 'prod'])('EdgeStack and WafStack (%s)', (env) => {
       expect(attrs['stickiness.app_cookie.cookie_name']).toBe(config.edge.stickiness.appCookieName);
     }
     expect(edge.targetGroup).toBe(edge.loadBalancer.targetGroup);
+    // The load balancer controller may only register targets in target groups tagged for its cluster.
+    expect(tg.Tags).toContainEqual({ Key: TARGET_GROUP_BINDING_TAG_KEY, Value: `${config.appName}-${config.envName}` });
   });
 
   test('ALB security group is let into the cluster security group on the gateway port, from the edge stack', () => {
@@ -117,29 +134,82 @@ describe.each(['dev', 'prod'])('EdgeStack and WafStack (%s)', (env) => {
   });
 });
 
-describe('EdgeStack with a domain and certificates', () => {
-  const certs = (region: string) => `arn:aws:acm:${region}:123456789012:certificate/11111111-2222-3333-4444-555555555555`;
-  const edgeConfig = (extra: Partial<PlatformConfig['edge']>) => ({ edge: { ...loadConfig('prod').edge, ...extra } });
+describe.each(['dev', 'staging', 'prod'])('EdgeStack transport (%s)', (env) => {
+  const { config, edge } = build(env);
+  const t = Template.fromStack(edge);
+  const tls = env !== 'dev';
 
-  test('HTTPS end to end: custom domain on CloudFront, HTTPS listener, Host forwarded', () => {
-    const https = edgeConfig({ domainName: 'www.example.com', cdnCertificateArn: certs('us-east-1'), albCertificateArn: certs('eu-west-1') });
-    // Rule packs first, on an app of its own: an app synthesized once (Template.fromStack) is not validated again.
-    expect(rulePackFindings(build('prod', https).app)).toEqual([]);
-    const t = Template.fromStack(build('prod', https).edge);
-    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Protocol: 'HTTPS', Port: 443 });
-    const dist = Object.values(t.findResources('AWS::CloudFront::Distribution'))[0].Properties.DistributionConfig;
-    expect(dist.Aliases).toEqual(['www.example.com']);
-    expect(dist.ViewerCertificate.MinimumProtocolVersion).toBe('TLSv1.2_2021');
-    const api = dist.CacheBehaviors[0];
-    expect(dist.Origins.find((o: any) => o.Id === api.TargetOriginId).CustomOriginConfig.OriginProtocolPolicy).toBe('https-only');
+  test('internal ALB in the private subnets; its group admits only CloudFront (VPC origin) on the listener port', () => {
+    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internal', Subnets: edge.availabilityZones.map((_, i) => `subnet-0bbbbbbbbbbbbbbb${i}`) });
+    const sg = t.toJSON().Resources[logicalId(edge.loadBalancerSecurityGroup, edge)].Properties;
+    const rules = [...(sg.SecurityGroupIngress ?? []), ...Object.values(t.findResources('AWS::EC2::SecurityGroupIngress')).map((r) => r.Properties)
+      .filter((r) => JSON.stringify(r.GroupId).includes(logicalId(edge.loadBalancerSecurityGroup, edge)))];
+    expect(rules).toEqual([expect.objectContaining({ SourcePrefixListId: CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS[config.region], FromPort: tls ? 443 : 80, ToPort: tls ? 443 : 80 })]);
+    expect(edge.loadBalancerSecurityGroup).toBe(edge.loadBalancer.securityGroup);
   });
 
-  test('an ALB certificate without a domain fails with the config fields named', () => {
-    // Config validation catches it before the stack's own check would.
-    expect(() => build('dev', edgeConfig({ albCertificateArn: certs('eu-west-1') }))).toThrow(/edge\.domainName: must be set when edge\.albCertificateArn is/);
+  test('CloudFront reaches the ALB through a VPC origin: no public origin, no secret header, no secret', () => {
+    const { origin } = apiBehavior(t);
+    expect(origin.VpcOriginConfig).toBeDefined();
+    expect(origin.CustomOriginConfig).toBeUndefined();
+    expect(origin.OriginCustomHeaders).toBeUndefined();
+    t.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    t.resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 0);
+    t.hasResourceProperties('AWS::CloudFront::VpcOrigin', {
+      VpcOriginEndpointConfig: Match.objectLike({ Arn: { Ref: logicalId(edge.loadBalancer.loadBalancer, edge) }, OriginProtocolPolicy: tls ? 'https-only' : 'http-only' }),
+    });
+  });
+
+  test(tls ? 'end-to-end TLS: viewer TLSv1.2_2021 with the domain, HTTP redirected, HTTPS listener with the ALB certificate, Host forwarded'
+    : 'dev without a domain: default certificate, plain HTTP listener behind the VPC origin, acknowledged as such', () => {
+    const { dist, api, policy } = apiBehavior(t);
+    expect([dist.DefaultCacheBehavior.ViewerProtocolPolicy, api.ViewerProtocolPolicy]).toEqual(['redirect-to-https', 'redirect-to-https']);
+    const listeners = Object.values(t.findResources('AWS::ElasticLoadBalancingV2::Listener')).map((l) => l.Properties);
+    const headers = policy('OriginRequestPolicyConfig', api.OriginRequestPolicyId).HeadersConfig.Headers;
+    if (tls) {
+      expect(dist.Aliases).toEqual([config.edge.domainName]);
+      expect(dist.ViewerCertificate).toEqual({ AcmCertificateArn: config.edge.cdnCertificateArn, MinimumProtocolVersion: 'TLSv1.2_2021', SslSupportMethod: 'sni-only' });
+      expect(listeners).toEqual([expect.objectContaining({ Protocol: 'HTTPS', Port: 443, Certificates: [{ CertificateArn: config.edge.albCertificateArn }] })]);
+      expect(headers).toContain('Host');
+    } else {
+      expect(dist.Aliases).toBeUndefined();
+      expect(listeners).toEqual([expect.objectContaining({ Protocol: 'HTTP', Port: 80 })]);
+      expect(headers).not.toContain('Host');
+    }
+  });
+
+  test('stickiness survives CloudFront: the ALB cookies, the app cookie and the session cookie are forwarded, never cached on', () => {
+    const { api, policy } = apiBehavior(t);
+    const forwarded = policy('OriginRequestPolicyConfig', api.OriginRequestPolicyId).CookiesConfig;
+    expect(forwarded.CookieBehavior).toBe('whitelist');
+    const st = config.edge.stickiness;
+    expect(forwarded.Cookies).toEqual(expect.arrayContaining([...ALB_STICKINESS_COOKIES, config.edge.sessionCookieName, ...(st.mode === 'app_cookie' ? [st.appCookieName!] : [])]));
+    expect(policy('CachePolicyConfig', api.CachePolicyId).ParametersInCacheKeyAndForwardedToOrigin.CookiesConfig).toEqual({ CookieBehavior: 'none' });
+  });
+
+  test('no unacknowledged rule-pack findings', () => {
+    expect(rulePackFindings(build(env).app)).toEqual([]);
   });
 });
 
+describe('EdgeStack config errors', () => {
+  test('prod without a domain fails before any construct, naming the domain and both certificate fields', () => {
+    const { domainName: _d, cdnCertificateArn: _c, albCertificateArn: _a, ...edge } = loadConfig('prod').edge;
+    let error: unknown;
+    try {
+      build('prod', { edge });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems.map((p) => p.split(':')[0])).toEqual(['edge.domainName', 'edge.cdnCertificateArn', 'edge.albCertificateArn']);
+  });
+
+  test('a dev ALB certificate without a domain fails in config validation (the one place that checks it)', () => {
+    const albCertificateArn = 'arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555';
+    expect(() => build('dev', { edge: { ...loadConfig('dev').edge, albCertificateArn } })).toThrow(/edge\.domainName: must be a lower-case DNS name/);
+  });
+});
 
 describe('EdgeStack with strong cross-stack references (the CDK default, if cdk.json ever drops "weak")', () => {
   test.each(['dev', 'prod'])('no unacknowledged rule-pack findings (%s): cross-region export Lambdas acknowledged', (env) => {

@@ -94,6 +94,12 @@ export const dev: PlatformConfig = {
   workloads: devWorkloads,
 };
 
+/**
+ * Placeholder certificates (account 111111111111, an all-zero id): a team replaces them, and the
+ * example.com names, with its own before deploying staging or prod. See the README, "Certificates".
+ */
+const PLACEHOLDER_CERTIFICATE = (region: string, n: number) => `arn:aws:acm:${region}:111111111111:certificate/00000000-0000-0000-0000-00000000000${n}`;
+
 /** staging: production shape at a smaller size, data retained. */
 export const staging: PlatformConfig = {
   ...dev,
@@ -105,7 +111,16 @@ export const staging: PlatformConfig = {
   search: { dataNodeType: 'm7g.large.search', dataNodes: 2, zoneCount: 2, masterNodeType: 'm7g.large.search', masterNodes: 3, volumeSizeGiB: 50 },
   buckets: { ...dev.buckets, noncurrentVersionExpirationDays: 30, accessLogRetentionDays: 90, uploadCorsOrigins: ['https://staging.example.com'] },
   cluster: { ...dev.cluster, endpointAccess: 'private', publicAccessCidrs: [], nodeInstanceTypes: ['m7g.large'], minNodes: 2, maxNodes: 6, desiredNodes: 3, nodeDiskGiB: 50, logRetentionDays: 30 },
-  edge: { ...dev.edge, slowStartSeconds: 30, deregistrationDelaySeconds: 30, stickiness: { mode: 'app_cookie', durationSeconds: 86400, appCookieName: 'sid' } },
+  edge: {
+    ...dev.edge,
+    slowStartSeconds: 30,
+    deregistrationDelaySeconds: 30,
+    stickiness: { mode: 'app_cookie', durationSeconds: 86400, appCookieName: 'sid' },
+    domainName: 'staging.example.com',
+    cdnCertificateArn: PLACEHOLDER_CERTIFICATE('us-east-1', 1),
+    albCertificateArn: PLACEHOLDER_CERTIFICATE('eu-west-1', 2),
+  },
+  backup: { retentionDays: 35, vaultLock: 'none' },
   workloads: {
     ...devWorkloads,
     shutdown: { preStopSeconds: 15, graceMs: 1000, drainMs: 10_000 },
@@ -165,6 +180,9 @@ export const prod: PlatformConfig = {
     apiDefaultTtlSeconds: 10,
     priceClass: 'All',
     waf: { rateLimitPer5Min: 2000, allowCidrs: [], denyCidrs: [] },
+    domainName: 'www.example.com',
+    cdnCertificateArn: PLACEHOLDER_CERTIFICATE('us-east-1', 3),
+    albCertificateArn: PLACEHOLDER_CERTIFICATE('eu-west-1', 4),
   },
   workloads: {
     ...devWorkloads,
@@ -183,6 +201,8 @@ export const prod: PlatformConfig = {
       searchSync: { ...devWorkloads.jobs.searchSync, activeDeadlineSeconds: 7200, resources: res(500, 2000, 512, 1024), follow: deployment(2, 4, res(250, 1000, 256, 512)) },
     },
   },
+  // A cross-region copy is one line: copyRegion: 'eu-central-1' (a second vault, locked the same way).
+  backup: { retentionDays: 90, vaultLock: 'compliance' },
 };
 
 export const ENVIRONMENTS: Record<EnvironmentName, PlatformConfig> = { dev, staging, prod };

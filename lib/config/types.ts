@@ -19,9 +19,9 @@ export interface ExistingVpcConfig {
   readonly vpcId: string;
   /** CIDR of the existing VPC (used for security group rules and documentation). */
   readonly vpcCidr: string;
-  /** Public subnets (ALB). One per availability zone. */
+  /** Public subnets (NAT; the VPC needs an internet gateway for CloudFront VPC origins). One per availability zone. */
   readonly publicSubnetIds: string[];
-  /** Private subnets with egress (EKS nodes, OpenSearch). One per availability zone. */
+  /** Private subnets with egress (EKS nodes, OpenSearch, the internal ALB). One per availability zone. */
   readonly privateSubnetIds: string[];
   /** Isolated subnets (RDS, ElastiCache). One per availability zone. */
   readonly isolatedSubnetIds: string[];
@@ -102,6 +102,27 @@ export interface BucketsConfig {
   readonly uploadCorsOrigins: string[];
 }
 
+/** AWS Backup of the data stores (RDS and the uploads bucket), besides RDS's own automated backups. */
+export interface BackupConfig {
+  /** Days each daily recovery point is kept (7 to 3650); also the Vault Lock's minimum retention. */
+  readonly retentionDays: number;
+  /**
+   * Vault Lock: `none`, `governance` (enforced, removable by principals allowed to), or `compliance`
+   * (immutable 3 days after deploy: nobody can shorten retention or delete recovery points). Locked in prod.
+   */
+  readonly vaultLock: 'none' | 'governance' | 'compliance';
+  /**
+   * Region of a second vault (stack `<app>-<env>-backup-copy`) every recovery point is copied to.
+   * @default - no copy
+   */
+  readonly copyRegion?: string;
+  /**
+   * Days copies are kept (7 to 3650; only with copyRegion).
+   * @default retentionDays
+   */
+  readonly copyRetentionDays?: number;
+}
+
 /** Who may reach the Kubernetes API endpoint. */
 export type EndpointAccessMode = 'private' | 'public-and-private';
 
@@ -153,11 +174,18 @@ export interface WafConfig {
 }
 
 export interface EdgeConfig {
-  /** Public host name served by CloudFront; undefined serves the *.cloudfront.net name. */
+  /**
+   * Public host name served by CloudFront, e.g. `www.example.com`. Required in staging and prod
+   * (end-to-end TLS), together with both certificates; dev may leave all three out (then CloudFront
+   * serves its *.cloudfront.net name and reaches the ALB over plain HTTP inside AWS).
+   */
   readonly domainName?: string;
-  /** ACM certificate ARN in us-east-1 for domainName (CloudFront). */
+  /** ACM certificate ARN in us-east-1 covering domainName (CloudFront viewers). Set with domainName. */
   readonly cdnCertificateArn?: string;
-  /** ACM certificate ARN in the stack region for the ALB HTTPS listener; undefined = HTTP origin. */
+  /**
+   * ACM certificate ARN in the app's region covering domainName, for the ALB's HTTPS listener (CloudFront
+   * forwards the viewer's Host and checks this certificate against it). Set with domainName.
+   */
   readonly albCertificateArn?: string;
   /** Port the gateway pods listen on (target group port). */
   readonly gatewayPort: number;
@@ -256,6 +284,8 @@ export interface PlatformConfig {
   readonly redis: RedisConfig;
   readonly search: SearchConfig;
   readonly buckets: BucketsConfig;
+  /** AWS Backup plan for RDS and the uploads bucket; required in staging and prod, optional in dev. */
+  readonly backup?: BackupConfig;
   readonly cluster: ClusterConfig;
   readonly edge: EdgeConfig;
   /** The platform's own workloads on the cluster (cdk8s charts, deployed by the workloads stack). */

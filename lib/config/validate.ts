@@ -1,3 +1,4 @@
+import { CLUSTER_VERSIONS } from '../constructs/platform-cluster';
 import { InterfaceVpcEndpointAwsService } from 'aws-cdk-lib/aws-ec2';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { DeploymentSettings, ENVIRONMENT_NAMES, PlatformConfig, ResourceSettings, ShutdownConfig } from './types';
@@ -21,8 +22,8 @@ const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 const IAM_PRINCIPAL = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/;
 const COOKIE = /^[A-Za-z0-9_-]{1,64}$/;
-/** Kubernetes versions with a matching kubectl layer in package.json (`@aws-cdk/lambda-layer-kubectl-vNN`). */
-export const SUPPORTED_K8S = ['1.35'];
+/** Kubernetes versions PlatformCluster knows (a kubectl layer and pinned add-ons each): CLUSTER_VERSIONS' keys. */
+export const SUPPORTED_K8S: readonly string[] = Object.keys(CLUSTER_VERSIONS);
 
 /** Prefix length of a CIDR string checked with isCidr. */
 const prefixOf = (cidr: string): number => Number(cidr.split('/')[1]);
@@ -79,6 +80,7 @@ export function configProblems(c: PlatformConfig): string[] {
   if (n.existingVpc) {
     const e = n.existingVpc;
     field('network.existingVpc.vpcId', str(e.vpcId) && VPC_ID.test(e.vpcId), 'must look like vpc-0123456789abcdef0', e.vpcId);
+    field('network.existingVpc.vpcCidr', isCidr(e.vpcCidr), 'must be the IPv4 CIDR of the existing VPC, e.g. 10.0.0.0/16', e.vpcCidr);
     for (const kind of ['publicSubnetIds', 'privateSubnetIds', 'isolatedSubnetIds'] as const) {
       const ids = e[kind];
       field(`network.existingVpc.${kind}`, Array.isArray(ids) && ids.length === n.maxAzs && ids.every((s) => str(s) && SUBNET_ID.test(s)),
@@ -122,9 +124,24 @@ export function configProblems(c: PlatformConfig): string[] {
   field('buckets.uploadCorsOrigins', Array.isArray(b.uploadCorsOrigins) && b.uploadCorsOrigins.length > 0 && b.uploadCorsOrigins.every((o) => str(o) && /^https?:\/\/[^/\s*]+$/.test(o)),
     'must be a non-empty list of origins like https://www.example.com (no wildcard, no path)', b.uploadCorsOrigins);
 
+  const bk = c.backup;
+  if (bk === undefined) {
+    if (c.envName !== 'dev') p.push(`backup: must be set in ${c.envName} (an AWS Backup plan for RDS and the uploads bucket: retentionDays, vaultLock, optional copyRegion)`);
+  } else {
+    field('backup.retentionDays', int(bk.retentionDays, 7, 3650), 'must be an integer from 7 to 3650', bk.retentionDays);
+    field('backup.vaultLock', ['none', 'governance', 'compliance'].includes(bk.vaultLock), "must be 'none', 'governance' or 'compliance'", bk.vaultLock);
+    if (prod) field('backup.vaultLock', bk.vaultLock === 'governance' || bk.vaultLock === 'compliance', "must be 'governance' or 'compliance' in prod (the vault is locked)", bk.vaultLock);
+    if (bk.copyRegion !== undefined) {
+      field('backup.copyRegion', str(bk.copyRegion) && REGION.test(bk.copyRegion) && bk.copyRegion !== c.region, `must be an AWS region name other than region (${c.region})`, bk.copyRegion);
+    }
+    if (bk.copyRetentionDays !== undefined) {
+      field('backup.copyRetentionDays', int(bk.copyRetentionDays, 7, 3650) && bk.copyRegion !== undefined, 'must be an integer from 7 to 3650, and only with backup.copyRegion', bk.copyRetentionDays);
+    }
+  }
+
   const k = c.cluster ?? ({} as PlatformConfig['cluster']);
   field('cluster.kubernetesVersion', str(k.kubernetesVersion) && SUPPORTED_K8S.includes(k.kubernetesVersion),
-    `must be one of ${SUPPORTED_K8S.join(', ')} (the versions with a kubectl layer installed)`, k.kubernetesVersion);
+    `must be one of ${SUPPORTED_K8S.join(', ')} (the versions PlatformCluster pins a kubectl layer and add-ons for)`, k.kubernetesVersion);
   field('cluster.endpointAccess', ['private', 'public-and-private'].includes(k.endpointAccess),
     "must be 'private' or 'public-and-private'", k.endpointAccess);
   if (prod) field('cluster.endpointAccess', k.endpointAccess === 'private', "must be 'private' in prod", k.endpointAccess);
@@ -145,15 +162,21 @@ export function configProblems(c: PlatformConfig): string[] {
   field('cluster.logRetentionDays', isRetention(k.logRetentionDays), `must be a CloudWatch Logs retention: one of ${RETENTIONS.join(', ')}`, k.logRetentionDays);
 
   const e = c.edge ?? ({} as PlatformConfig['edge']);
-  if (e.domainName !== undefined) {
-    field('edge.domainName', str(e.domainName) && /^([a-z0-9-]+\.)+[a-z]{2,}$/.test(e.domainName), 'must be a lower-case DNS name such as www.example.com', e.domainName);
+  // One rule for domain and certificates: all three or none, and all three outside dev (end-to-end TLS).
+  const tls = { domainName: e.domainName, cdnCertificateArn: e.cdnCertificateArn, albCertificateArn: e.albCertificateArn };
+  const tlsSet = Object.values(tls).some((v) => v !== undefined);
+  const tlsRequired = c.envName !== 'dev';
+  const why = tlsRequired
+    ? `required in ${c.envName}: CloudFront and the ALB serve end-to-end TLS with edge.domainName, edge.cdnCertificateArn and edge.albCertificateArn`
+    : 'edge.domainName, edge.cdnCertificateArn and edge.albCertificateArn go together (or leave all three out in dev)';
+  if (tlsRequired || tlsSet) {
+    field('edge.domainName', str(e.domainName) && /^([a-z0-9-]+\.)+[a-z]{2,}$/.test(e.domainName),
+      `must be a lower-case DNS name such as www.example.com; ${why}`, e.domainName);
     field('edge.cdnCertificateArn', str(e.cdnCertificateArn) && /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]+$/.test(e.cdnCertificateArn),
-      'must be an ACM certificate ARN in us-east-1 when edge.domainName is set', e.cdnCertificateArn);
-  }
-  if (e.albCertificateArn !== undefined) {
-    field('edge.domainName', e.domainName !== undefined, 'must be set when edge.albCertificateArn is (CloudFront checks the ALB certificate against the viewer host name)', e.domainName);
-    field('edge.albCertificateArn', str(e.albCertificateArn) && /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/.test(e.albCertificateArn),
-      'must be an ACM certificate ARN', e.albCertificateArn);
+      `must be an ACM certificate ARN in us-east-1 (CloudFront) covering edge.domainName; ${why}`, e.cdnCertificateArn);
+    const albRegion = str(e.albCertificateArn) ? e.albCertificateArn.split(':')[3] : undefined;
+    field('edge.albCertificateArn', str(e.albCertificateArn) && /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/.test(e.albCertificateArn) && albRegion === c.region,
+      `must be an ACM certificate ARN in the app's region (${c.region}) covering edge.domainName; ${why}`, e.albCertificateArn);
   }
   field('edge.gatewayPort', int(e.gatewayPort, 1024, 65535), 'must be an integer port from 1024 to 65535', e.gatewayPort);
   field('edge.healthCheckPath', str(e.healthCheckPath) && /^\/[A-Za-z0-9/_.-]*$/.test(e.healthCheckPath), 'must be a path starting with /', e.healthCheckPath);

@@ -1,7 +1,8 @@
-import { Annotations, Duration, SecretValue, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledge, controlTower } from '../compliance';
@@ -25,32 +26,19 @@ export const API_FORWARDED_HEADERS = [
   'CloudFront-Forwarded-Proto',
 ];
 
-/** The secret header CloudFront adds to every API origin request. */
-export interface OriginVerifyHeader {
-  /** Header name, e.g. `X-Origin-Verify`. */
-  readonly name: string;
-  /** Header value; a SecretValue so the template holds a dynamic reference, never the value. */
-  readonly value: SecretValue;
-}
-
-/** Where `/api/*` goes: an HTTP(S) origin such as an Application Load Balancer. */
+/** Where `/api/*` goes: an internal Application Load Balancer, reached through a CloudFront VPC origin. */
 export interface CdnApiOriginProps {
-  /** DNS name CloudFront connects to, e.g. the ALB's `loadBalancerDnsName`. */
-  readonly domainName: string;
+  /** The load balancer (internal, in private subnets of a VPC with an internet gateway). */
+  readonly loadBalancer: elbv2.IApplicationLoadBalancer;
   /**
-   * Protocol CloudFront uses to the origin.
+   * Protocol CloudFront uses to the load balancer (HTTPS on 443 or HTTP on 80).
    * @default cloudfront.OriginProtocolPolicy.HTTPS_ONLY
    */
   readonly protocolPolicy?: cloudfront.OriginProtocolPolicy;
   /**
-   * Secret header proving a request came through this distribution.
-   * @default - no header (the origin cannot tell CloudFront traffic apart)
-   */
-  readonly verifyHeader?: OriginVerifyHeader;
-  /**
-   * Forward the viewer's Host header. With HTTPS to an ALB, CloudFront then checks the origin
-   * certificate against the viewer's domain (which the ALB certificate covers) instead of the
-   * ALB's DNS name. Needs `domainNames`.
+   * Forward the viewer's Host header. With HTTPS, CloudFront then checks the load balancer's
+   * certificate against the viewer's domain (which that certificate covers) instead of the load
+   * balancer's DNS name, which no public certificate can cover. Needs `domainNames`.
    * @default - true when protocolPolicy is HTTPS_ONLY, else false
    */
   readonly forwardHostHeader?: boolean;
@@ -91,10 +79,12 @@ export interface CdnProps {
    */
   readonly apiMaxTtl?: Duration;
   /**
-   * Session cookie of the application, forwarded to the API origin (never part of the cache key).
-   * @default - only the ALB stickiness cookies are forwarded
+   * Application cookies forwarded to the API origin (the session cookie, an `app_cookie` stickiness
+   * cookie), never part of the cache key. The load balancer's own stickiness cookies
+   * (`ALB_STICKINESS_COOKIES`) are always forwarded.
+   * @default [] - only the load balancer's stickiness cookies
    */
-  readonly sessionCookieName?: string;
+  readonly applicationCookies?: string[];
   /** Bucket for CloudFront standard logs (ACLs enabled, not KMS-encrypted). */
   readonly logBucket: s3.IBucket;
   /**
@@ -146,9 +136,10 @@ const SPA_REWRITE = `function handler(event) {
 
 /**
  * A CloudFront distribution for a static site in S3 (Origin Access Control, long cache) with an
- * API behavior to a load balancer (short cache, origin Cache-Control honoured, stickiness and
- * session cookies forwarded but never in the cache key), security response headers, HTTP/2 and 3,
- * TLS 1.2+ with a custom certificate, access logs, and an optional WAF web ACL.
+ * API behavior to an internal load balancer through a VPC origin (short cache, origin Cache-Control
+ * honoured, stickiness and application cookies forwarded but never in the cache key), security
+ * response headers, HTTP/2 and 3, TLS 1.2+ with a custom certificate, access logs, and an optional
+ * WAF web ACL.
  *
  * Responses that set cookies must not be cached: CloudFront caches Set-Cookie with the object, so
  * the API origin sends `Cache-Control: no-store` (or `private`) on every response that sets a
@@ -170,6 +161,8 @@ export class Cdn extends Construct {
   readonly apiCachePolicy?: cloudfront.CachePolicy;
   /** Origin request policy of the API behavior (undefined without apiOrigin). */
   readonly apiOriginRequestPolicy?: cloudfront.OriginRequestPolicy;
+  /** The VPC origin of the API load balancer (undefined without apiOrigin). */
+  readonly apiVpcOrigin?: cloudfront.VpcOrigin;
 
   constructor(scope: Construct, id: string, props: CdnProps) {
     super(scope, id);
@@ -183,6 +176,9 @@ export class Cdn extends Construct {
     if (api && forwardHost && domainNames.length === 0) {
       throw new Error('Cdn: apiOrigin forwards the Host header (the default with HTTPS_ONLY) but the distribution has no domainNames, so the '
         + 'origin would be asked for *.cloudfront.net, which no ALB certificate covers; set domainNames and certificate, or protocolPolicy HTTP_ONLY');
+    }
+    if (api && ![cloudfront.OriginProtocolPolicy.HTTPS_ONLY, cloudfront.OriginProtocolPolicy.HTTP_ONLY].includes(apiProtocol)) {
+      throw new Error(`Cdn: apiOrigin.protocolPolicy must be HTTPS_ONLY or HTTP_ONLY (got ${apiProtocol}): the load balancer listens on one protocol`);
     }
 
     this.originAccessControl = new cloudfront.S3OriginAccessControl(this, 'OriginAccessControl', {
@@ -221,6 +217,14 @@ export class Cdn extends Construct {
 
     const additionalBehaviors: Record<string, cloudfront.BehaviorOptions> = {};
     if (api) {
+      // The load balancer stays internal: CloudFront reaches it through ENIs it places in the VPC.
+      this.apiVpcOrigin = new cloudfront.VpcOrigin(this, 'ApiVpcOrigin', {
+        endpoint: cloudfront.VpcOriginEndpoint.applicationLoadBalancer(api.loadBalancer),
+        protocolPolicy: apiProtocol,
+        httpPort: 80,
+        httpsPort: 443,
+        originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+      });
       this.apiCachePolicy = new cloudfront.CachePolicy(this, 'ApiCachePolicy', {
         comment: 'API: short default TTL, origin Cache-Control honoured, per Authorization and query string, cookies never in the key',
         defaultTtl: props.apiDefaultTtl ?? Duration.seconds(10),
@@ -233,19 +237,15 @@ export class Cdn extends Construct {
         enableAcceptEncodingGzip: true,
         enableAcceptEncodingBrotli: true,
       });
-      const cookies = [...ALB_STICKINESS_COOKIES, ...(props.sessionCookieName ? [props.sessionCookieName] : [])];
+      const cookies = [...new Set([...ALB_STICKINESS_COOKIES, ...(props.applicationCookies ?? [])])];
       this.apiOriginRequestPolicy = new cloudfront.OriginRequestPolicy(this, 'ApiOriginRequestPolicy', {
-        comment: 'API: stickiness and session cookies, all query strings, the headers the gateway reads',
+        comment: 'API: stickiness and application cookies, all query strings, the headers the gateway reads',
         cookieBehavior: cloudfront.OriginRequestCookieBehavior.allowList(...cookies),
         headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList(...API_FORWARDED_HEADERS, ...(forwardHost ? ['Host'] : [])),
         queryStringBehavior: cloudfront.OriginRequestQueryStringBehavior.all(),
       });
       additionalBehaviors[props.apiPathPattern ?? '/api/*'] = {
-        origin: new origins.HttpOrigin(api.domainName, {
-          protocolPolicy: apiProtocol,
-          originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
-          customHeaders: api.verifyHeader ? { [api.verifyHeader.name]: api.verifyHeader.value.unsafeUnwrap() } : undefined,
-        }),
+        origin: origins.VpcOrigin.withVpcOrigin(this.apiVpcOrigin!),
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
         cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD_OPTIONS,
@@ -287,7 +287,7 @@ export class Cdn extends Construct {
       logFilePrefix: props.logFilePrefix ?? 'cloudfront/',
       logIncludesCookies: false,
     });
-    this.acknowledgeFindings(props, apiProtocol);
+    this.acknowledgeFindings(props);
   }
 
   /**
@@ -313,7 +313,7 @@ export class Cdn extends Construct {
     });
   }
 
-  private acknowledgeFindings(props: CdnProps, apiProtocol: cloudfront.OriginProtocolPolicy): void {
+  private acknowledgeFindings(props: CdnProps): void {
     acknowledge(this.distribution, {
       id: controlTower('cloudfront_origin_failover_enabled_check'),
       reason: 'The platform is single-region by design: each behavior has one origin (S3 and the ALB are multi-AZ services). '
@@ -330,22 +330,15 @@ export class Cdn extends Construct {
       });
     }
     if (!props.certificate) {
-      const reason = 'No custom domain configured: the distribution serves its *.cloudfront.net name with the default certificate, '
+      const reason = 'No custom domain configured (the platform allows this only in dev; config validation requires edge.domainName '
+        + 'and both certificates in staging and prod): the distribution serves its *.cloudfront.net name with the default certificate, '
         + 'for which CloudFront fixes the security policy at TLSv1 and cannot use SNI. With domainNames and a certificate '
-        + '(platform config: edge.domainName, edge.cdnCertificateArn) the distribution uses TLSv1.2_2021 with SNI and these rules pass.';
+        + 'the distribution uses TLSv1.2_2021 with SNI and these rules pass.';
       acknowledge(this.distribution,
         { id: 'AwsSolutions-CFR4', reason },
         { id: controlTower('cloudfront_security_policy_check'), reason },
         { id: controlTower('cloudfront_custom_ssl_certificate_check'), reason },
         { id: controlTower('cloudfront_sni_enabled_check'), reason });
-    }
-    if (props.apiOrigin && apiProtocol !== cloudfront.OriginProtocolPolicy.HTTPS_ONLY) {
-      const reason = 'The API origin has no certificate: CloudFront sends requests to the load balancer in plain HTTP. '
-        + 'The load balancer admits only CloudFront origin-facing addresses and forwards only with the secret origin header; '
-        + 'viewers always use HTTPS. An HTTPS origin (platform config: edge.albCertificateArn with edge.domainName) encrypts this hop.';
-      acknowledge(this.distribution,
-        { id: controlTower('cloudfront_traffic_to_origin_encrypted_check'), reason },
-        { id: 'AwsSolutions-CFR5', reason });
     }
   }
 }

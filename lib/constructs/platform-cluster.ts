@@ -1,5 +1,5 @@
 import { KubectlV35Layer } from '@aws-cdk/lambda-layer-kubectl-v35';
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnCondition, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -45,6 +45,34 @@ const CONTROL_PLANE_LOGS = [
   eks.ClusterLoggingTypes.AUTHENTICATOR,
   eks.ClusterLoggingTypes.CONTROLLER_MANAGER,
   eks.ClusterLoggingTypes.SCHEDULER,
+];
+
+/** A resource tag: key and value. */
+export interface ResourceTag {
+  readonly key: string;
+  readonly value: string;
+}
+
+/**
+ * Key of the tag (value: the cluster name) a target group must carry before the cluster's load
+ * balancer controller may register or deregister targets in it.
+ */
+export const TARGET_GROUP_BINDING_TAG_KEY = 'target-group-binding/cluster';
+
+/**
+ * Read calls of the AWS Load Balancer Controller, as in its reference policy. EC2 and Elastic Load
+ * Balancing Describe/Get calls support no resource-level permissions, so they are granted on `*`.
+ */
+const LOAD_BALANCER_CONTROLLER_READS = [
+  'ec2:DescribeAccountAttributes', 'ec2:DescribeAddresses', 'ec2:DescribeAvailabilityZones', 'ec2:DescribeInternetGateways',
+  'ec2:DescribeVpcs', 'ec2:DescribeVpcPeeringConnections', 'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups',
+  'ec2:DescribeInstances', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeTags', 'ec2:GetCoipPoolUsage', 'ec2:DescribeCoipPools',
+  'ec2:GetSecurityGroupsForVpc', 'ec2:DescribeIpamPools', 'ec2:DescribeRouteTables',
+  'elasticloadbalancing:DescribeLoadBalancers', 'elasticloadbalancing:DescribeLoadBalancerAttributes', 'elasticloadbalancing:DescribeListeners',
+  'elasticloadbalancing:DescribeListenerCertificates', 'elasticloadbalancing:DescribeSSLPolicies', 'elasticloadbalancing:DescribeRules',
+  'elasticloadbalancing:DescribeTargetGroups', 'elasticloadbalancing:DescribeTargetGroupAttributes', 'elasticloadbalancing:DescribeTargetHealth',
+  'elasticloadbalancing:DescribeTags', 'elasticloadbalancing:DescribeTrustStores', 'elasticloadbalancing:DescribeListenerAttributes',
+  'elasticloadbalancing:DescribeCapacityReservation',
 ];
 
 export interface PlatformClusterProps {
@@ -111,7 +139,11 @@ export interface PlatformClusterProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * Install the AWS Load Balancer Controller (needed for TargetGroupBinding).
+   * Install the AWS Load Balancer Controller for TargetGroupBinding only: it may read EC2 and
+   * Elastic Load Balancing, and register or deregister targets in target groups tagged with
+   * `targetGroupBindingTag`; it cannot create, change or delete load balancers, listeners,
+   * rules, security groups or their rules, WAF or Shield associations (Ingress and Services of
+   * type LoadBalancer are not served).
    * @default true
    */
   readonly albController?: boolean;
@@ -150,6 +182,11 @@ export class PlatformCluster extends Construct {
   readonly kubernetesVersion: string;
   /** The EKS-made cluster security group (control plane and every node). */
   readonly clusterSecurityGroup: ec2.ISecurityGroup;
+  /**
+   * Tag a target group needs before the load balancer controller may register pods in it
+   * (`TARGET_GROUP_BINDING_TAG_KEY` = the cluster name).
+   */
+  readonly targetGroupBindingTag: ResourceTag;
 
   constructor(scope: Construct, id: string, props: PlatformClusterProps) {
     super(scope, id);
@@ -166,6 +203,7 @@ export class PlatformCluster extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const stack = Stack.of(this);
     this.clusterName = props.clusterName ?? `${stack.stackName}-${this.node.addr.slice(0, 8)}`;
+    this.targetGroupBindingTag = { key: TARGET_GROUP_BINDING_TAG_KEY, value: this.clusterName };
 
     this.secretsKey = new EncryptionKey(this, 'SecretsKey', { description: `Encrypts Kubernetes secrets of ${this.clusterName}`, removalPolicy });
     this.logsKey = new EncryptionKey(this, 'LogsKey', { description: `Encrypts the control-plane logs of ${this.clusterName}`, cloudWatchLogs: true, removalPolicy });
@@ -198,7 +236,10 @@ export class PlatformCluster extends Construct {
       bootstrapClusterCreatorAdminPermissions: false,
       bootstrapSelfManagedAddons: false,
       kubectlProviderOptions: { kubectlLayer: this.kubectlLayer, securityGroups: [this.kubectlSecurityGroup] },
-      albController: props.albController === false ? undefined : { version: eks.AlbControllerVersion.V2_17_1 },
+      albController: props.albController === false ? undefined : {
+        version: eks.AlbControllerVersion.V2_17_1,
+        policy: this.loadBalancerControllerPolicy(),
+      },
     });
     this.cluster.node.addDependency(this.controlPlaneLogGroup);
     this.clusterSecurityGroup = this.cluster.clusterSecurityGroup;
@@ -274,10 +315,10 @@ export class PlatformCluster extends Construct {
     for (const child of this.node.findAll()) {
       if (child instanceof logs.CfnLogGroup && child.kmsKeyId === undefined) child.kmsKeyId = this.logsKey.keyArn;
     }
-    this.acknowledgeFindings(props);
+    this.acknowledgeFindings();
   }
 
-  private acknowledgeFindings(props: PlatformClusterProps): void {
+  private acknowledgeFindings(): void {
     const awsManaged = (name: string) => `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${name}]`;
     acknowledge(this.nodeRole, ...['AmazonEKSWorkerNodePolicy', 'AmazonEKS_CNI_Policy', 'AmazonEC2ContainerRegistryReadOnly', 'AmazonSSMManagedInstanceCore'].map((n) => ({
       id: awsManaged(n),
@@ -293,32 +334,61 @@ export class PlatformCluster extends Construct {
     });
     const provider = this.cluster.node.tryFindChild('KubectlProvider');
     if (provider) {
+      const handler = provider.node.findChild('Handler');
       acknowledge(provider,
         { id: awsManaged('service-role/AWSLambdaBasicExecutionRole'), reason: "CDK's kubectl provider Lambdas only write their own logs with this AWS-managed policy." },
         { id: awsManaged('service-role/AWSLambdaVPCAccessExecutionRole'), reason: "CDK's kubectl provider needs ENI management to run in the VPC when the endpoint is private; the AWS-managed policy is exactly that." },
-        { id: 'AwsSolutions-IAM4[Policy::{"Fn::If":["PlatformClusterKubectlProviderHandlerHasEcrPublic93383F72",{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":iam::aws:policy/AmazonElasticContainerRegistryPublicReadOnly"]]},{"Ref":"AWS::NoValue"}]}]', reason: 'Read-only pull from ECR Public for Helm charts hosted there, attached only in partitions that have ECR Public.' },
+        { id: `AwsSolutions-IAM4[Policy::{"Fn::If":["${Stack.of(this).getLogicalId(handler.node.findChild('HasEcrPublic') as CfnCondition)}",{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":iam::aws:policy/AmazonElasticContainerRegistryPublicReadOnly"]]},{"Ref":"AWS::NoValue"}]}]`, reason: 'Read-only pull from ECR Public for Helm charts hosted there, attached only in partitions that have ECR Public.' },
         { id: awsManaged('AmazonEC2ContainerRegistryReadOnly'), reason: 'The kubectl provider pulls Helm charts from ECR (the AWS Load Balancer Controller chart); read-only access.' },
-        { id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.cluster.node.findChild('KubectlProvider').node.findChild('Handler').node.defaultChild as lambda.CfnFunction)}.Arn>:*]`, reason: 'The provider framework may invoke any version of its own handler function (`<handler arn>:*`); the wildcard is scoped to that one function.' },
+        { id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(handler.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`, reason: 'The provider framework may invoke any version of its own handler function (`<handler arn>:*`); the wildcard is scoped to that one function.' },
         { id: 'AwsSolutions-L1', reason: 'The runtime of the kubectl handler is chosen and tested by aws-cdk-lib together with the kubectl layer; upgrading the library moves it.' },
         { id: controlTower('lambda_inside_vpc_check'), reason: 'With a public-and-private endpoint (dev) the kubectl provider reaches the API publicly from AWS Lambda; with a private endpoint (prod) CDK places the handler in the private subnets. The framework Lambda only invokes the handler.' },
       );
     }
     const controller = this.cluster.albController;
     if (controller) {
-      const reason = 'The AWS Load Balancer Controller IAM policy published with the controller: it creates and tags load balancers, target groups, listeners and security groups whose names are not known in advance, and its writes are conditioned on the elbv2.k8s.aws/cluster tag.';
-      const elb = (r: string) => `arn:<AWS::Partition>:elasticloadbalancing:*:*:${r}`;
-      acknowledge(controller, ...['*', 'arn:<AWS::Partition>:ec2:*:*:security-group/*', elb('loadbalancer/app/*/*'), elb('loadbalancer/net/*/*'), elb('targetgroup/*/*'),
-        elb('listener-rule/app/*/*/*'), elb('listener-rule/net/*/*/*'), elb('listener/app/*/*/*'), elb('listener/net/*/*/*')]
-        .map((resource) => ({ id: `AwsSolutions-IAM5[Resource::${resource}]`, reason })));
+      const stack = Stack.of(this);
+      const literal = (v: string, pseudo: string) => (Token.isUnresolved(v) ? `<${pseudo}>` : v);
+      acknowledge(controller, {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'Only the controller\'s EC2 and Elastic Load Balancing Describe/Get calls are granted on *: those APIs support no resource-level permissions. No write action is.',
+      }, {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:elasticloadbalancing:${literal(stack.region, 'AWS::Region')}:${literal(stack.account, 'AWS::AccountId')}:targetgroup/*/*]`,
+        reason: `RegisterTargets and DeregisterTargets only, on target groups of this account and region that carry the tag ${TARGET_GROUP_BINDING_TAG_KEY}=<cluster name> (a condition on the statement); the target group name is chosen by CloudFormation, so it cannot be written here.`,
+      });
     }
     acknowledge(this.cluster, { id: 'CloudFormation-Validate::W9009', reason: 'aws-cdk-lib writes EncryptionConfig.Resources=["secrets"], the documented way to turn on envelope encryption of Kubernetes secrets; the linter only notes the field as legacy.' });
-    const access = props.endpointAccess ?? eks.EndpointAccess.PRIVATE;
-    if (access._config.publicAccess) {
+    // What the template says, read from the L1 (EndpointAccess keeps its settings internal).
+    const vpcConfig = (this.cluster.node.defaultChild as eks.CfnCluster).resourcesVpcConfig as eks.CfnCluster.ResourcesVpcConfigProperty;
+    if (vpcConfig.endpointPublicAccess === true) {
       acknowledge(this.cluster, {
         id: controlTower('eks_endpoint_no_public_access_check'),
         reason: 'A public API endpoint is a config choice for non-production environments only (prod validation requires private) and is limited to the CIDRs in cluster.publicAccessCidrs; every request still needs IAM authentication and an access entry.',
       });
     }
+  }
+
+  /**
+   * The load balancer controller's IAM policy, for TargetGroupBinding only: reads, and target
+   * (de)registration in target groups tagged for this cluster. The reference policy's other writes
+   * (load balancers, listeners, rules, security groups, WAF, Shield) are left out: the platform's
+   * load balancer and target group are CloudFormation's, and the edge stack writes the one
+   * security group rule the binding needs.
+   */
+  private loadBalancerControllerPolicy(): { Version: string; Statement: unknown[] } {
+    const stack = Stack.of(this);
+    return {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Action: LOAD_BALANCER_CONTROLLER_READS, Resource: '*' },
+        {
+          Effect: 'Allow',
+          Action: ['elasticloadbalancing:RegisterTargets', 'elasticloadbalancing:DeregisterTargets'],
+          Resource: `arn:${stack.partition}:elasticloadbalancing:${stack.region}:${stack.account}:targetgroup/*/*`,
+          Condition: { StringEquals: { [`aws:ResourceTag/${TARGET_GROUP_BINDING_TAG_KEY}`]: this.clusterName } },
+        },
+      ],
+    };
   }
 
   /** A Kubernetes service account bound to an IAM role through EKS Pod Identity (the agent add-on is a dependency). */

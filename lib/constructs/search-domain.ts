@@ -3,6 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledge, acknowledgeShortRetention, controlTower } from '../compliance';
 import { EncryptionKey } from './encryption-key';
@@ -64,7 +65,8 @@ export interface SearchDomainProps {
   readonly encryptionKey?: kms.IKey;
   /**
    * IAM principal mapped to the fine-grained access control master role.
-   * @default none: an internal master user `admin` whose generated password is kept in Secrets Manager
+   * @default none: an internal master user `admin` whose generated password is kept in Secrets
+   *   Manager (`masterUserSecret`, encrypted with `encryptionKey`)
    */
   readonly masterUserArn?: string;
   /**
@@ -89,6 +91,11 @@ export class SearchDomain extends Construct {
   readonly logsResourcePolicy: logs.CfnResourcePolicy;
   /** HTTPS endpoint host (no scheme). */
   readonly endpoint: string;
+  /**
+   * `{ username, password }` of the internal master user, encrypted with `encryptionKey`
+   * (undefined with `masterUserArn`).
+   */
+  readonly masterUserSecret?: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: SearchDomainProps) {
     super(scope, id);
@@ -127,6 +134,24 @@ export class SearchDomain extends Construct {
       }),
     });
 
+    // Created here rather than by the Domain, which would leave it on the AWS-managed key.
+    if (!props.masterUserArn) {
+      this.masterUserSecret = new secretsmanager.Secret(this, 'MasterUser', {
+        description: `Master user of OpenSearch ${this.node.path}`,
+        encryptionKey: this.encryptionKey,
+        generateSecretString: {
+          secretStringTemplate: JSON.stringify({ username: 'admin' }),
+          generateStringKey: 'password',
+          // OpenSearch wants upper, lower, digit and symbol; these symbols break JSON or shells.
+          excludeCharacters: "{}'\\*[]()`\"\\/@",
+          requireEachIncludedType: true,
+          passwordLength: 32,
+        },
+        removalPolicy,
+      });
+      acknowledge(this.masterUserSecret, { id: 'AwsSolutions-SMG4', reason: 'The internal master user password (read by operators, and at start by the pods that index and search); OpenSearch cannot take a rotated password without a call to its security API, so rotation is a runbook step.' });
+    }
+
     const subnets = props.vpc.selectSubnets({ subnetType: props.subnetType ?? ec2.SubnetType.PRIVATE_WITH_EGRESS })
       .subnets.slice(0, zoneCount);
     this.domain = new opensearch.Domain(this, 'Domain', {
@@ -147,7 +172,9 @@ export class SearchDomain extends Construct {
       nodeToNodeEncryption: true,
       enforceHttps: true,
       tlsSecurityPolicy: opensearch.TLSSecurityPolicy.TLS_1_2_PFS,
-      fineGrainedAccessControl: props.masterUserArn ? { masterUserArn: props.masterUserArn } : { masterUserName: 'admin' },
+      fineGrainedAccessControl: props.masterUserArn
+        ? { masterUserArn: props.masterUserArn }
+        : { masterUserName: 'admin', masterUserPassword: this.masterUserSecret!.secretValueFromJson('password') },
       logging: {
         slowSearchLogEnabled: true,
         slowSearchLogGroup: this.logGroup,
@@ -187,9 +214,6 @@ export class SearchDomain extends Construct {
     acknowledge(this,
       { id: 'AwsSolutions-OS3', reason: 'The domain lives in private subnets with no public endpoint; its security group admits only the workloads group, and fine-grained access control authenticates every request. An IP allow-list adds nothing inside the VPC.' },
       { id: controlTower('opensearch_https_required_check'), reason: "HTTPS is enforced with Policy-Min-TLS-1-2-PFS-2023-10, which is TLS 1.2+ with forward secrecy only: stricter than the rule's allowed Policy-Min-TLS-1-2-2019-07." });
-    if (!props.masterUserArn) {
-      acknowledge(this.domain, { id: 'AwsSolutions-SMG4', reason: 'The internal master user password is used only by operators to bootstrap roles; OpenSearch cannot take a rotated password without a call to its security API, so rotation is a runbook step.' });
-    }
   }
 
   /** Lets a security group connect over HTTPS. */

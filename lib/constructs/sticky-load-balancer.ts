@@ -1,15 +1,17 @@
-import { Duration, SecretValue, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledge, controlTower } from '../compliance';
 
 /**
  * Id of the AWS-managed prefix list `com.amazonaws.global.cloudfront.origin-facing`, per region.
- * The ids differ per region and never change; a table avoids a `fromLookup` (offline synth).
+ * Traffic from a CloudFront VPC origin reaches the load balancer from these addresses (one of the
+ * two ways AWS documents to admit VPC-origin traffic; the other, the service-managed group
+ * `CloudFront-VPCOrigins-Service-SG`, has no id until CloudFront creates it, so only a deploy-time
+ * lookup could name it). The ids differ per region and never change; a table avoids a `fromLookup` (offline synth).
  * Source: the AWS networking blog post "Limit access to your origins using the AWS-managed prefix
  * list for Amazon CloudFront", cross-checked in several public templates. Regions not listed here
  * need `originFacingPrefixListId` (`aws ec2 describe-managed-prefix-lists --filters
@@ -53,8 +55,9 @@ export interface StickyLoadBalancerProps {
   /** VPC of the load balancer and its targets. */
   readonly vpc: ec2.IVpc;
   /**
-   * Subnets of the load balancer (public: it is internet-facing, CloudFront connects over the internet).
-   * @default - the public subnets of `vpc`
+   * Subnets of the internal load balancer (CloudFront reaches it through a VPC origin, which needs
+   * an internet gateway in the VPC but no public subnet for the load balancer).
+   * @default - the private subnets with egress of `vpc`
    */
   readonly vpcSubnets?: ec2.SubnetSelection;
   /** Port the targets (gateway pods) listen on; the target group port. */
@@ -82,8 +85,8 @@ export interface StickyLoadBalancerProps {
   /**
    * ACM certificate (in the load balancer's region) for an HTTPS listener on 443. Its names must
    * cover the host name CloudFront sends (the viewer's domain when the Host header is forwarded).
-   * @default - an HTTP listener on 80: CloudFront to ALB is then unencrypted on the AWS network
-   *   (requests still need the secret origin header); use it for dev only
+   * @default - an HTTP listener on 80: CloudFront's VPC origin to the load balancer is then
+   *   unencrypted inside AWS; for development environments only
    */
   readonly certificate?: acm.ICertificate;
   /**
@@ -92,19 +95,8 @@ export interface StickyLoadBalancerProps {
    */
   readonly sslPolicy?: elbv2.SslPolicy;
   /**
-   * Name of the header CloudFront adds with the secret value; requests without it get 403.
-   * @default 'X-Origin-Verify'
-   */
-  readonly originHeaderName?: string;
-  /**
-   * Generation of the origin secret. Raising it replaces the secret (new ARN), so one deployment
-   * moves both the ALB rule and the CloudFront header to a new value: the way to rotate it. Until the
-   * distribution has propagated (minutes), edge locations with the old value get 403 for API calls.
-   * @default 1
-   */
-  readonly originSecretGeneration?: number;
-  /**
-   * Id of the CloudFront origin-facing managed prefix list in this region (the only ingress).
+   * Id of the CloudFront origin-facing managed prefix list in this region (the only ingress: the
+   * addresses VPC-origin traffic comes from).
    * @default - from `CLOUDFRONT_ORIGIN_FACING_PREFIX_LISTS` for the stack's region; an error for other regions
    */
   readonly originFacingPrefixListId?: string;
@@ -128,28 +120,20 @@ export interface StickyLoadBalancerProps {
 }
 
 /**
- * An internet-facing Application Load Balancer that only CloudFront can use: its own security group
- * admits only the CloudFront origin-facing prefix list, and a listener rule forwards only requests
- * that carry a secret header (value in Secrets Manager, rendered as a dynamic reference); anything
- * else gets a fixed 403. Forwards to a sticky IP target group (pods bound by a TargetGroupBinding).
+ * An internal Application Load Balancer for a CloudFront VPC origin: private subnets, no public
+ * address, and a security group of its own that admits only CloudFront's origin-facing addresses
+ * (the traffic of VPC origins). Its listener forwards to a sticky IP target group (pods bound by a
+ * TargetGroupBinding); HTTPS with a certificate, plain HTTP only without one.
  */
 export class StickyLoadBalancer extends Construct {
-  /** The load balancer. */
+  /** The load balancer (internal). */
   readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   /** Security group of the load balancer: ingress from CloudFront only, egress to the targets' port. */
   readonly securityGroup: ec2.SecurityGroup;
   /** Sticky IP target group on `targetPort`. */
   readonly targetGroup: elbv2.ApplicationTargetGroup;
-  /** HTTPS listener on 443 with a certificate, else HTTP on 80. Default action: fixed 403. */
+  /** HTTPS listener on 443 with a certificate, else HTTP on 80; forwards to the target group. */
   readonly listener: elbv2.ApplicationListener;
-  /** Rule forwarding requests that carry the secret origin header to the target group. */
-  readonly forwardRule: elbv2.ApplicationListenerRule;
-  /** Secret whose value CloudFront sends in `originHeaderName`. */
-  readonly originSecret: secretsmanager.Secret;
-  /** Name of the secret origin header. */
-  readonly originHeaderName: string;
-  /** The origin header value as a CloudFormation dynamic reference (never a literal in the template). */
-  readonly originHeaderValue: SecretValue;
   /** Protocol CloudFront must use to reach this load balancer. */
   readonly protocol: elbv2.ApplicationProtocol;
   /** Id of the prefix list allowed in. */
@@ -158,10 +142,6 @@ export class StickyLoadBalancer extends Construct {
   constructor(scope: Construct, id: string, props: StickyLoadBalancerProps) {
     super(scope, id);
     this.originFacingPrefixListId = props.originFacingPrefixListId ?? this.prefixListForRegion();
-    this.originHeaderName = props.originHeaderName ?? 'X-Origin-Verify';
-    if (!/^[A-Za-z0-9-]{1,40}$/.test(this.originHeaderName)) {
-      throw new Error(`StickyLoadBalancer: originHeaderName must be 1-40 letters, digits or '-' (got '${this.originHeaderName}')`);
-    }
     if (props.sslPolicy && !props.certificate) {
       throw new Error('StickyLoadBalancer: sslPolicy needs a certificate (the listener is plain HTTP without one)');
     }
@@ -171,21 +151,21 @@ export class StickyLoadBalancer extends Construct {
     // The prefix list weighs ~55 rules of the 60-rule quota: nothing else goes into this group.
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
-      description: 'ALB: ingress only from the CloudFront origin-facing prefix list',
+      description: 'Internal ALB: ingress only from CloudFront (VPC origin) through the origin-facing prefix list',
       allowAllOutbound: false,
     });
     this.securityGroup.addIngressRule(
       ec2.Peer.prefixList(this.originFacingPrefixListId),
       ec2.Port.tcp(listenerPort),
-      'CloudFront origin-facing servers only',
+      'CloudFront VPC origin only',
     );
     // Targets are pod IPs inside the VPC: egress only there, only on the target port.
     this.securityGroup.addEgressRule(ec2.Peer.ipv4(props.vpc.vpcCidrBlock), ec2.Port.tcp(props.targetPort), 'To the targets');
 
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc: props.vpc,
-      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PUBLIC },
-      internetFacing: true,
+      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      internetFacing: false,
       securityGroup: this.securityGroup,
       dropInvalidHeaderFields: true,
       desyncMitigationMode: elbv2.DesyncMitigationMode.DEFENSIVE,
@@ -230,45 +210,20 @@ export class StickyLoadBalancer extends Construct {
     }
     this.targetGroup.enableCookieStickiness(stickiness.duration ?? Duration.hours(1), appCookie);
 
-    const generation = props.originSecretGeneration ?? 1;
-    if (!Number.isInteger(generation) || generation < 1) {
-      throw new Error(`StickyLoadBalancer: originSecretGeneration must be a whole number from 1 (got ${generation})`);
-    }
-    // Generation 1 keeps the plain id, so adding the prop later changes nothing.
-    this.originSecret = new secretsmanager.Secret(this, generation === 1 ? 'OriginSecret' : `OriginSecret${generation}`, {
-      description: `Value CloudFront sends in ${this.originHeaderName} so the load balancer forwards the request`,
-      // ALB header conditions treat * and ? as wildcards: letters and digits only.
-      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
-    });
-    this.originHeaderValue = this.originSecret.secretValue;
-    acknowledge(this.originSecret, {
-      id: 'AwsSolutions-SMG4',
-      reason: 'CloudFormation resolves this value at deploy time into both the CloudFront origin header and the ALB rule; '
-        + 'an automatic rotation would change it in neither and cut off all API traffic. It is rotated by raising '
-        + 'originSecretGeneration, which replaces the secret and updates both in one deployment. Network access is '
-        + 'already limited to CloudFront by the prefix list; the header only adds proof of this distribution.',
-    });
-
     this.listener = this.loadBalancer.addListener('Listener', {
       port: listenerPort,
       protocol: this.protocol,
       certificates: props.certificate ? [elbv2.ListenerCertificate.fromCertificateManager(props.certificate)] : undefined,
       sslPolicy: props.certificate ? props.sslPolicy ?? elbv2.SslPolicy.RECOMMENDED_TLS : undefined,
       open: false,
-      defaultAction: elbv2.ListenerAction.fixedResponse(403, { contentType: 'text/plain', messageBody: 'Forbidden' }),
-    });
-    this.forwardRule = new elbv2.ApplicationListenerRule(this, 'ForwardFromCloudFront', {
-      listener: this.listener,
-      priority: 1,
-      conditions: [elbv2.ListenerCondition.httpHeader(this.originHeaderName, [this.originHeaderValue.unsafeUnwrap()])],
-      action: elbv2.ListenerAction.forward([this.targetGroup]),
+      defaultAction: elbv2.ListenerAction.forward([this.targetGroup]),
     });
     if (!props.certificate) {
       acknowledge(this.listener, {
         id: controlTower('alb_http_to_https_redirection_check'),
-        reason: 'No certificate given: this listener is the CloudFront origin, not a viewer endpoint. Viewers get '
-          + 'HTTPS at CloudFront (redirect-to-https); only CloudFront origin-facing IPs reach this port and only requests '
-          + 'with the secret origin header are forwarded. A redirect would send CloudFront to an HTTPS listener that does not exist.',
+        reason: 'No certificate given (the platform allows this only in dev, without a domain): this internal listener is the '
+          + 'target of a CloudFront VPC origin, not a viewer endpoint. Viewers get HTTPS at CloudFront (redirect-to-https); '
+          + 'a redirect here would send CloudFront to an HTTPS listener that does not exist.',
       });
     }
   }

@@ -1,16 +1,25 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as backup from 'aws-cdk-lib/aws-backup';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { AssetBuckets } from '../constructs/asset-buckets';
+import { DataBackup } from '../constructs/data-backup';
+import { VaultLockMode } from '../constructs/encrypted-backup-vault';
 import { MysqlDatabase } from '../constructs/mysql-database';
 import { RedisCluster } from '../constructs/redis-cluster';
 import { SearchDomain } from '../constructs/search-domain';
+import { BackupCopyTarget } from './backup-copy-stack';
 import { PlatformStack, PlatformStackProps } from './platform-stack';
 
 export interface DataStackProps extends PlatformStackProps {
   readonly vpc: ec2.IVpc;
   /** The only group the data stores accept connections from (NetworkStack.workloadsSecurityGroup). */
   readonly workloadsSecurityGroup: ec2.ISecurityGroup;
+  /**
+   * Vault of BackupCopyStack that every recovery point is copied to (with config.backup.copyRegion).
+   * @default - no copy
+   */
+  readonly backupCopy?: BackupCopyTarget;
 }
 
 /**
@@ -24,6 +33,8 @@ export class DataStack extends PlatformStack {
   readonly redis: RedisCluster;
   readonly search: SearchDomain;
   readonly buckets: AssetBuckets;
+  /** AWS Backup plan for MySQL and the uploads bucket (undefined without config.backup). */
+  readonly backup?: DataBackup;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -76,5 +87,21 @@ export class DataStack extends PlatformStack {
       accessLogRetention: Duration.days(c.buckets.accessLogRetentionDays),
       uploadCorsOrigins: c.buckets.uploadCorsOrigins,
     });
+
+    if (c.backup) {
+      if (c.backup.copyRegion && !props.backupCopy) throw new Error('DataStack: config.backup.copyRegion is set but no backupCopy vault was given (BackupCopyStack.target)');
+      // The copy vault is named, not referenced: no cross-region export for one ARN.
+      const copyVault = props.backupCopy && backup.BackupVault.fromBackupVaultArn(this, 'BackupCopyVault', this.formatArn({
+        service: 'backup', region: props.backupCopy.region, resource: 'backup-vault', resourceName: props.backupCopy.vaultName, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }));
+      this.backup = new DataBackup(this, 'Backup', {
+        databaseInstances: [this.mysql.instance],
+        buckets: [this.buckets.uploads],
+        retention: Duration.days(c.backup.retentionDays),
+        lockMode: c.backup.vaultLock as VaultLockMode,
+        copyTo: copyVault ? { vault: copyVault, retention: Duration.days(c.backup.copyRetentionDays ?? c.backup.retentionDays) } : undefined,
+        removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      });
+    }
   }
 }

@@ -1,23 +1,28 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Tags } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
-import { acknowledge, controlTower } from '../compliance';
+import { acknowledge, acknowledgeCrossRegionExports, controlTower } from '../compliance';
 import { AssetBuckets } from '../constructs/asset-buckets';
 import { Cdn } from '../constructs/cdn';
+import { ResourceTag } from '../constructs/platform-cluster';
 import { StickyLoadBalancer } from '../constructs/sticky-load-balancer';
 import { PlatformStack, PlatformStackProps } from './platform-stack';
-import { acknowledgeCrossRegionExports } from './waf-stack';
 
 export interface EdgeStackProps extends PlatformStackProps {
-  /** VPC of the load balancer (public subnets) and the gateway pods. */
+  /** VPC of the internal load balancer (private subnets) and the gateway pods. */
   readonly vpc: ec2.IVpc;
   /** The data stack's buckets: static assets (CloudFront origin) and access logs (ALB, CloudFront). */
   readonly buckets: AssetBuckets;
   /** Security group of the gateway pods (the EKS cluster security group); the ALB is let in on the gateway port. */
   readonly clusterSecurityGroup: ec2.ISecurityGroup;
+  /**
+   * Tag the cluster's load balancer controller requires on a target group before it registers pods
+   * in it (PlatformCluster.targetGroupBindingTag).
+   */
+  readonly targetGroupBindingTag: ResourceTag;
   /** ARN of the CLOUDFRONT-scope web ACL (WafStack, us-east-1). */
   readonly webAclArn: string;
 }
@@ -29,25 +34,24 @@ const PRICE_CLASSES: Record<string, cloudfront.PriceClass> = {
 };
 
 /**
- * The way in: a CloudFront distribution (static site from S3, `/api/*` to the ALB) and the
- * CloudFront-only ALB with the sticky target group the workloads stack binds gateway pods to.
+ * The way in: a CloudFront distribution (static site from S3, `/api/*` through a VPC origin to an
+ * internal ALB) and that ALB with the sticky target group the workloads stack binds gateway pods to.
+ * With a domain (required in staging and prod) every hop is TLS: viewers TLS 1.2+, CloudFront to
+ * the ALB HTTPS with the ALB certificate; without one (dev) the VPC-origin hop is plain HTTP.
  */
 export class EdgeStack extends PlatformStack {
   readonly loadBalancer: StickyLoadBalancer;
   readonly cdn: Cdn;
   /** Target group the workloads stack binds the gateway Service to (TargetGroupBinding). */
   readonly targetGroup: elbv2.ApplicationTargetGroup;
-  /** Security group of the ALB, for the workloads stack's NetworkPolicy / pod security rules. */
+  /** Security group of the ALB (admits only CloudFront), for the workloads stack's NetworkPolicy / pod security rules. */
   readonly loadBalancerSecurityGroup: ec2.SecurityGroup;
   readonly distribution: cloudfront.Distribution;
 
   constructor(scope: Construct, id: string, props: EdgeStackProps) {
     super(scope, id, { ...props, crossRegionReferences: true });
+    // Config validation guarantees the domain and both certificates come together.
     const edge = this.config.edge;
-    if (edge.albCertificateArn && !edge.domainName) {
-      throw new Error('EdgeStack: edge.albCertificateArn needs edge.domainName (with edge.cdnCertificateArn): CloudFront forwards the viewer Host '
-        + 'to the HTTPS origin and checks the ALB certificate against it; *.cloudfront.net cannot be on that certificate');
-    }
 
     this.loadBalancer = new StickyLoadBalancer(this, 'LoadBalancer', {
       vpc: props.vpc,
@@ -72,6 +76,8 @@ export class EdgeStack extends PlatformStack {
       });
     }
     this.targetGroup = this.loadBalancer.targetGroup;
+    // The only target group the load balancer controller may write to (TargetGroupBinding).
+    Tags.of(this.targetGroup).add(props.targetGroupBindingTag.key, props.targetGroupBindingTag.value);
     this.loadBalancerSecurityGroup = this.loadBalancer.securityGroup;
 
     // The rule lives here, not in the cluster stack: the cluster stack must not depend on this one.
@@ -90,12 +96,12 @@ export class EdgeStack extends PlatformStack {
       staticAssetsBucket: props.buckets.staticAssets,
       logBucket: props.buckets.accessLogs,
       apiOrigin: {
-        domainName: this.loadBalancer.loadBalancer.loadBalancerDnsName,
+        loadBalancer: this.loadBalancer.loadBalancer,
         protocolPolicy: https ? cloudfront.OriginProtocolPolicy.HTTPS_ONLY : cloudfront.OriginProtocolPolicy.HTTP_ONLY,
-        verifyHeader: { name: this.loadBalancer.originHeaderName, value: this.loadBalancer.originHeaderValue },
       },
       apiDefaultTtl: Duration.seconds(edge.apiDefaultTtlSeconds),
-      sessionCookieName: edge.sessionCookieName,
+      // The session cookie, and the app_cookie stickiness follows (when that mode is on).
+      applicationCookies: [edge.sessionCookieName, ...(edge.stickiness.mode === 'app_cookie' && edge.stickiness.appCookieName ? [edge.stickiness.appCookieName] : [])],
       webAclArn: props.webAclArn,
       priceClass: PRICE_CLASSES[edge.priceClass],
       domainNames: edge.domainName ? [edge.domainName] : undefined,

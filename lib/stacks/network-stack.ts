@@ -7,9 +7,10 @@ import { EncryptionKey } from '../constructs/encryption-key';
 import { PlatformStack, PlatformStackProps } from './platform-stack';
 
 /**
- * The VPC every other stack lives in: public subnets (ALB, NAT), private subnets with egress
- * (EKS nodes, OpenSearch), isolated subnets (RDS, ElastiCache); flow logs; S3 gateway endpoint and
- * interface endpoints from config. With `network.existingVpc` it imports the team's VPC instead.
+ * The VPC every other stack lives in: public subnets (NAT; the internet gateway CloudFront VPC
+ * origins need), private subnets with egress (EKS nodes, OpenSearch, the internal ALB), isolated
+ * subnets (RDS, ElastiCache); flow logs; S3 gateway endpoint and interface endpoints from config.
+ * With `network.existingVpc` it imports the team's VPC instead.
  */
 export class NetworkStack extends PlatformStack {
   readonly vpc: ec2.IVpc;

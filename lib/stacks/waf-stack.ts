@@ -1,30 +1,9 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acknowledge, controlTower } from '../compliance';
+import { acknowledgeCrossRegionExports } from '../compliance';
 import { EdgeWebAcl } from '../constructs/edge-web-acl';
 import { PlatformStack, PlatformStackProps } from './platform-stack';
-
-/**
- * Acknowledges the VPC rule on CDK's cross-region export Lambda (`Writer` in the producing stack,
- * `Reader` in the consuming one). CDK creates it while resolving references at synth, after every
- * constructor has run, so the acknowledgement is attached from a validation hook, which runs later.
- */
-export function acknowledgeCrossRegionExports(stack: Stack, kind: 'Writer' | 'Reader'): void {
-  stack.node.addValidation({
-    validate: () => {
-      const provider = stack.node.tryFindChild(`Custom::CrossRegionExport${kind}CustomResourceProvider`);
-      if (provider) {
-        acknowledge(provider, {
-          id: controlTower('lambda_inside_vpc_check'),
-          reason: `CDK's cross-region export ${kind.toLowerCase()} runs only during deployments and only calls the SSM API of the two `
-            + 'regions; this stack has no VPC to place it in, and a VPC would add endpoints or NAT for no protection.',
-        });
-      }
-      return [];
-    },
-  });
-}
 
 /**
  * The CloudFront web ACL. WAF for CloudFront exists only in us-east-1, so this small stack is

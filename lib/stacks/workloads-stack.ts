@@ -102,8 +102,8 @@ export class WorkloadsStack extends PlatformStack {
     });
     acknowledge(this.smokeAccount, { id: 'AwsSolutions-SMG4', reason: 'The password of an application-level account the smoke journey signs in with; the user service holds its hash, which Secrets Manager rotation cannot update. Rotate by deleting the smoke user and the secret value together (README).' });
 
-    const searchSecret = search.domain.node.tryFindChild('MasterUser') as secretsmanager.ISecret | undefined;
-    if (!searchSecret) throw new Error('WorkloadsStack: the OpenSearch domain has no generated master user secret to hand to the workloads');
+    const searchSecret = search.masterUserSecret;
+    if (!searchSecret) throw new Error('WorkloadsStack: the OpenSearch domain has no master user secret to hand to the workloads (SearchDomain with masterUserArn?)');
     const endpoints: WorkloadEndpoints = {
       image: this.image,
       // Concrete at synth: the asset's content hash is its image tag.

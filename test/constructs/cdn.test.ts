@@ -1,7 +1,9 @@
-import { SecretValue, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -11,6 +13,7 @@ import { rulePackFindings, testApp } from '../support/synth';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
 const CERT = `arn:aws:acm:us-east-1:${ENV.account}:certificate/11111111-2222-3333-4444-555555555555`;
+const ALB_ARN = `arn:aws:elasticloadbalancing:eu-west-1:${ENV.account}:loadbalancer/app/internal-alb/0123456789abcdef`;
 const ALB_DNS = 'internal-alb-123.eu-west-1.elb.amazonaws.com';
 
 interface Options {
@@ -42,17 +45,23 @@ function build(o: Options = {}) {
       's3_bucket_object_lock_enabled_check'].map(controlTower)].map((id) => ({ id, reason: 'test fixture' })));
   }
   const certificate = o.https ? acm.Certificate.fromCertificateArn(stack, 'Cert', CERT) : undefined;
+  // An internal load balancer of another team, by attributes (StickyLoadBalancer has its own tests).
+  const loadBalancer = elbv2.ApplicationLoadBalancer.fromApplicationLoadBalancerAttributes(stack, 'Alb', {
+    loadBalancerArn: ALB_ARN,
+    loadBalancerDnsName: ALB_DNS,
+    securityGroupId: 'sg-0123456789abcdef0',
+    vpc: ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-0123456789abcdef0', availabilityZones: ['eu-west-1a'], privateSubnetIds: ['subnet-0123456789abcdef0'], privateSubnetRouteTableIds: ['rtb-0123456789abcdef0'] }),
+  });
   const apiOrigin: CdnApiOriginProps | undefined = o.api === false ? undefined : {
-    domainName: ALB_DNS,
+    loadBalancer,
     protocolPolicy: o.https ? cloudfront.OriginProtocolPolicy.HTTPS_ONLY : cloudfront.OriginProtocolPolicy.HTTP_ONLY,
-    verifyHeader: { name: 'X-Origin-Verify', value: SecretValue.secretsManager('origin-secret') },
     ...(o.api ?? {}),
   };
   const cdn = new Cdn(stack, 'Cdn', {
     staticAssetsBucket: assets,
     logBucket: logs,
     apiOrigin,
-    sessionCookieName: 'sid',
+    applicationCookies: ['sid'],
     webAclArn: `arn:aws:wafv2:us-east-1:${ENV.account}:global/webacl/edge/abc`,
     domainNames: o.https ? ['www.example.com'] : undefined,
     certificate,
@@ -111,7 +120,7 @@ describe('Cdn', () => {
     expect(rewrite('/favicon.ico')).toBe('/favicon.ico');
   });
 
-  test('/api/*: ALB origin with the secret header, all methods, 10 s default TTL, no cookies in the key', () => {
+  test('/api/*: internal ALB through a VPC origin, all methods, 10 s default TTL, no cookies in the key', () => {
     const t = build().template();
     const { dist, policy } = behaviors(t);
     expect(dist.CacheBehaviors).toHaveLength(1);
@@ -122,8 +131,13 @@ describe('Cdn', () => {
     expect(b.Compress).toBe(true);
     const origin = dist.Origins.find((o: any) => o.Id === b.TargetOriginId);
     expect(origin.DomainName).toBe(ALB_DNS);
-    expect(origin.CustomOriginConfig).toMatchObject({ OriginProtocolPolicy: 'http-only', OriginSSLProtocols: ['TLSv1.2'] });
-    expect(origin.OriginCustomHeaders).toEqual([{ HeaderName: 'X-Origin-Verify', HeaderValue: '{{resolve:secretsmanager:origin-secret:SecretString:::}}' }]);
+    expect(origin.CustomOriginConfig).toBeUndefined();
+    expect(origin.OriginCustomHeaders).toBeUndefined();
+    const vpcOriginId = t.getResourceId('AWS::CloudFront::VpcOrigin');
+    expect(origin.VpcOriginConfig).toEqual({ VpcOriginId: { 'Fn::GetAtt': [vpcOriginId, 'Id'] } });
+    t.hasResourceProperties('AWS::CloudFront::VpcOrigin', {
+      VpcOriginEndpointConfig: Match.objectLike({ Arn: ALB_ARN, OriginProtocolPolicy: 'http-only', HTTPPort: 80, HTTPSPort: 443, OriginSSLProtocols: ['TLSv1.2'] }),
+    });
     expect(policy('CachePolicyConfig', b.CachePolicyId)).toMatchObject({
       DefaultTTL: 10,
       MinTTL: 0,
@@ -147,14 +161,16 @@ describe('Cdn', () => {
     expect(orp.HeadersConfig.Headers).not.toContain('Host');
   });
 
-  test('HTTPS: custom domain, TLS 1.2 2021 with SNI, HTTPS-only origin that gets the Host header', () => {
+  test('HTTPS: custom domain, TLS 1.2 2021 with SNI, HTTP redirected, HTTPS-only VPC origin that gets the Host header', () => {
     const t = build({ https: true }).template();
     const { dist, policy } = behaviors(t);
     expect(dist.Aliases).toEqual(['www.example.com']);
     expect(dist.ViewerCertificate).toEqual({ AcmCertificateArn: CERT, MinimumProtocolVersion: 'TLSv1.2_2021', SslSupportMethod: 'sni-only' });
+    expect([dist.DefaultCacheBehavior, ...dist.CacheBehaviors].map((b: any) => b.ViewerProtocolPolicy)).toEqual(['redirect-to-https', 'redirect-to-https']);
     const b = dist.CacheBehaviors[0];
-    const origin = dist.Origins.find((o: any) => o.Id === b.TargetOriginId);
-    expect(origin.CustomOriginConfig.OriginProtocolPolicy).toBe('https-only');
+    t.hasResourceProperties('AWS::CloudFront::VpcOrigin', {
+      VpcOriginEndpointConfig: Match.objectLike({ OriginProtocolPolicy: 'https-only', HTTPSPort: 443, OriginSSLProtocols: ['TLSv1.2'] }),
+    });
     expect(policy('OriginRequestPolicyConfig', b.OriginRequestPolicyId).HeadersConfig.Headers).toContain('Host');
   });
 
@@ -204,6 +220,7 @@ describe('Cdn', () => {
   test('clear errors for bad prop combinations', () => {
     expect(() => build({ props: { domainNames: ['www.example.com'] } })).toThrow(/domainNames and certificate go together/);
     expect(() => build({ api: { protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY } })).toThrow(/forwards the Host header .* no domainNames/);
+    expect(() => build({ https: true, api: { protocolPolicy: cloudfront.OriginProtocolPolicy.MATCH_VIEWER } })).toThrow(/protocolPolicy must be HTTPS_ONLY or HTTP_ONLY/);
   });
 
   test('no API behavior without an API origin; SPA rewrite can be turned off', () => {
@@ -212,6 +229,14 @@ describe('Cdn', () => {
     expect(dist.CacheBehaviors).toBeUndefined();
     expect(dist.DefaultCacheBehavior.FunctionAssociations).toBeUndefined();
     t.resourceCountIs('AWS::CloudFront::Function', 0);
+    t.resourceCountIs('AWS::CloudFront::VpcOrigin', 0);
+  });
+
+  test('application cookies are forwarded once each, next to the stickiness cookies', () => {
+    const t = build({ props: { applicationCookies: ['sid', 'AWSALB', 'cart'] } }).template();
+    const { dist, policy } = behaviors(t);
+    expect(policy('OriginRequestPolicyConfig', dist.CacheBehaviors[0].OriginRequestPolicyId).CookiesConfig.Cookies)
+      .toEqual(['AWSALB', 'AWSALBCORS', 'AWSALBAPP-0', 'AWSALBAPP-1', 'AWSALBAPP-2', 'AWSALBAPP-3', 'sid', 'cart']);
   });
 
   test.each([false, true])('no unacknowledged rule-pack findings (https: %s)', (https) => {

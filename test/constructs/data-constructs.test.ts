@@ -43,8 +43,16 @@ describe('data constructs used alone, with their defaults', () => {
     expect([mysql.securityGroup, mysql.parameterGroup, mysql.optionGroup, mysql.subnetGroup, mysql.monitoringRole, mysql.logsKey, ...mysql.logGroups]).not.toContain(undefined);
     expect([redis.replicationGroup, redis.userGroup, redis.user, redis.disabledDefaultUser, redis.userSecret, redis.subnetGroup, redis.slowLog, redis.engineLog]).not.toContain(undefined);
     expect(redis.configurationEndpoint).toBeDefined();
-    expect([search.domain, search.securityGroup, search.logGroup, search.logsResourcePolicy, search.encryptionKey]).not.toContain(undefined);
+    expect([search.domain, search.securityGroup, search.logGroup, search.logsResourcePolicy, search.encryptionKey, search.masterUserSecret]).not.toContain(undefined);
     expect([buckets.staticAssets, buckets.uploads, buckets.accessLogs, buckets.encryptionKey]).not.toContain(undefined);
+  });
+
+  test('the OpenSearch master user secret is on the domain key and feeds the domain', () => {
+    const secret = template.toJSON().Resources[stack.getLogicalId(search.masterUserSecret!.node.defaultChild as any)];
+    expect(secret.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(search.encryptionKey.node.defaultChild as any), 'Arn'] });
+    const domain = Object.values(template.findResources('AWS::OpenSearchService::Domain'))[0];
+    expect(JSON.stringify(domain.Properties.AdvancedSecurityOptions.MasterUserOptions.MasterUserPassword))
+      .toContain(stack.getLogicalId(search.masterUserSecret!.node.defaultChild as any));
   });
 
   test('allowFrom adds a rule for a late caller', () => {

@@ -19,8 +19,8 @@ function build(props: Partial<StickyLoadBalancerProps> & { https?: boolean; logs
     vpcId: 'vpc-0123456789abcdef0',
     vpcCidrBlock: '10.0.0.0/16',
     availabilityZones: ['eu-west-1a', 'eu-west-1b'],
-    publicSubnetIds: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'],
-    publicSubnetRouteTableIds: ['rtb-0aaaaaaaaaaaaaaa1', 'rtb-0aaaaaaaaaaaaaaa2'],
+    privateSubnetIds: ['subnet-0bbbbbbbbbbbbbbb1', 'subnet-0bbbbbbbbbbbbbbb2'],
+    privateSubnetRouteTableIds: ['rtb-0bbbbbbbbbbbbbbb1', 'rtb-0bbbbbbbbbbbbbbb2'],
   });
   const logs = new s3.Bucket(logsStack, 'Logs', { encryption: s3.BucketEncryption.S3_MANAGED, enforceSSL: true });
   // The app's access-logs bucket lives in the data stack and has its own tests; this one is a stand-in.
@@ -92,7 +92,7 @@ describe('StickyLoadBalancer', () => {
     return [...inline, ...separate];
   };
 
-  test('security group: ingress only from the CloudFront prefix list, egress only to the targets', () => {
+  test('security group: ingress only from the CloudFront prefix list (VPC-origin traffic), egress only to the targets', () => {
     const t = build().template();
     const sgId = t.getResourceId('AWS::EC2::SecurityGroup');
     expect(ingressOf(t)).toEqual([{
@@ -101,7 +101,7 @@ describe('StickyLoadBalancer', () => {
       IpProtocol: 'tcp',
       FromPort: 80,
       ToPort: 80,
-      Description: 'CloudFront origin-facing servers only',
+      Description: 'CloudFront VPC origin only',
     }]);
     t.hasResourceProperties('AWS::EC2::SecurityGroup', {
       SecurityGroupEgress: [{ CidrIp: '10.0.0.0/16', IpProtocol: 'tcp', FromPort: 8080, ToPort: 8080, Description: 'To the targets' }],
@@ -116,41 +116,15 @@ describe('StickyLoadBalancer', () => {
     expect(ingressOf(build({ originFacingPrefixListId: 'pl-0123abcd' }, 'ap-east-1').template()).map((r) => r.SourcePrefixListId)).toEqual(['pl-0123abcd']);
   });
 
-  test('listener: fixed 403 by default, forward only with the secret header from Secrets Manager', () => {
-    const { template, alb } = build();
-    const t = template();
+  test('listener: HTTP on 80 without a certificate, forwarding to the sticky target group; no secret, no header rule', () => {
+    const t = build().template();
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
       Port: 80,
       Protocol: 'HTTP',
-      DefaultActions: [{ Type: 'fixed-response', FixedResponseConfig: Match.objectLike({ StatusCode: '403' }) }],
+      DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: t.getResourceId('AWS::ElasticLoadBalancingV2::TargetGroup') } }],
     });
-    const secretRef = t.getResourceId('AWS::SecretsManager::Secret');
-    t.resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 1);
-    t.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
-      Priority: 1,
-      Conditions: [{
-        Field: 'http-header',
-        HttpHeaderConfig: {
-          HttpHeaderName: 'X-Origin-Verify',
-          Values: [{ 'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: secretRef }, ':SecretString:::}}']] }],
-        },
-      }],
-      Actions: [{ Type: 'forward', TargetGroupArn: { Ref: t.getResourceId('AWS::ElasticLoadBalancingV2::TargetGroup') } }],
-    });
-    t.hasResourceProperties('AWS::SecretsManager::Secret', {
-      GenerateSecretString: Match.objectLike({ PasswordLength: 64, ExcludePunctuation: true }),
-    });
-    expect(alb.originHeaderName).toBe('X-Origin-Verify');
-  });
-
-  test('raising originSecretGeneration replaces the secret, and the rule follows the new one', () => {
-    const first = build().template();
-    const second = build({ originSecretGeneration: 2 }).template();
-    const secretId = (t: Template) => t.getResourceId('AWS::SecretsManager::Secret');
-    expect(secretId(second)).not.toEqual(secretId(first));
-    const values = (t: Template) => Object.values(t.findResources('AWS::ElasticLoadBalancingV2::ListenerRule'))[0].Properties.Conditions[0].HttpHeaderConfig.Values;
-    expect(JSON.stringify(values(second))).toContain(secretId(second));
-    expect(() => build({ originSecretGeneration: 0 })).toThrow(/originSecretGeneration must be a whole number from 1/);
+    t.resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 0);
+    t.resourceCountIs('AWS::SecretsManager::Secret', 0);
   });
 
   test('HTTPS listener with a certificate and a TLS 1.2+ policy, ingress on 443', () => {
@@ -166,11 +140,11 @@ describe('StickyLoadBalancer', () => {
     expect(app.alb.protocol).toBe('HTTPS');
   });
 
-  test('load balancer: internet-facing, invalid headers dropped, deletion protection, access logs', () => {
+  test('load balancer: internal in the private subnets, invalid headers dropped, deletion protection, access logs', () => {
     const { template } = build({ accessLogsPrefix: 'edge-alb' });
     template().hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
-      Scheme: 'internet-facing',
-      Subnets: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'],
+      Scheme: 'internal',
+      Subnets: ['subnet-0bbbbbbbbbbbbbbb1', 'subnet-0bbbbbbbbbbbbbbb2'],
       LoadBalancerAttributes: Match.arrayWith([
         { Key: 'deletion_protection.enabled', Value: 'true' },
         { Key: 'routing.http.drop_invalid_header_fields.enabled', Value: 'true' },
