@@ -91,6 +91,7 @@ export const dev: PlatformConfig = {
     priceClass: '100',
     waf: { rateLimitPer5Min: 2000, allowCidrs: [], denyCidrs: [] },
   },
+  timeouts: { serviceRequestMs: 4000, gatewayUpstreamMs: 5000, loadBalancerIdleSeconds: 15, cdnOriginReadSeconds: 30 },
   workloads: devWorkloads,
 };
 

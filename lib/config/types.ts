@@ -265,6 +265,22 @@ export interface WorkloadsConfig {
   };
 }
 
+/**
+ * The timeout chain, one place for every layer: each answers before the layer around it gives up,
+ * so a client gets the innermost layer's own answer (a service's 503), never an ambiguous 504.
+ * service < gateway < load balancer < CDN, checked by validation.
+ */
+export interface TimeoutsConfig {
+  /** REQUEST_BUDGET_MS of the services: each answers within it (every wait inside is a share of it). */
+  readonly serviceRequestMs: number;
+  /** CLIENT_TIMEOUT_MS of the gateway: one request's upstream call, retries included. */
+  readonly gatewayUpstreamMs: number;
+  /** Idle timeout of the ALB, seconds: how long it waits on the gateway. */
+  readonly loadBalancerIdleSeconds: number;
+  /** CloudFront's read timeout on the API origin, seconds (1 to 60). */
+  readonly cdnOriginReadSeconds: number;
+}
+
 export interface PlatformConfig {
   /** Environment name; also the tag `environment`. */
   readonly envName: EnvironmentName;
@@ -288,6 +304,7 @@ export interface PlatformConfig {
   readonly backup?: BackupConfig;
   readonly cluster: ClusterConfig;
   readonly edge: EdgeConfig;
+  readonly timeouts: TimeoutsConfig;
   /** The platform's own workloads on the cluster (cdk8s charts, deployed by the workloads stack). */
   readonly workloads: WorkloadsConfig;
 }

@@ -196,7 +196,29 @@ export function configProblems(c: PlatformConfig): string[] {
   field('edge.waf.rateLimitPer5Min', int(w.rateLimitPer5Min, 10, 2_000_000_000), 'must be an integer from 10 to 2000000000', w.rateLimitPer5Min);
   field('edge.waf.allowCidrs', Array.isArray(w.allowCidrs) && w.allowCidrs.every(isCidr), 'must be a list of IPv4 CIDRs', w.allowCidrs);
   field('edge.waf.denyCidrs', Array.isArray(w.denyCidrs) && w.denyCidrs.every(isCidr), 'must be a list of IPv4 CIDRs', w.denyCidrs);
+  p.push(...timeoutProblems(c));
   p.push(...workloadProblems(c));
+  return p;
+}
+
+/** The timeout chain must nest: service < gateway < load balancer < CDN, each with room to answer. */
+function timeoutProblems(c: PlatformConfig): string[] {
+  const t = c.timeouts;
+  if (!t || typeof t !== 'object') return ['timeouts: must be set (serviceRequestMs, gatewayUpstreamMs, loadBalancerIdleSeconds, cdnOriginReadSeconds)'];
+  const p: string[] = [];
+  const int = (v: unknown, min: number, max: number) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+  const field = (name: string, ok: boolean, allowed: string, got: unknown) => {
+    if (!ok) p.push(`timeouts.${name}: ${allowed} (got ${JSON.stringify(got)})`);
+  };
+  field('serviceRequestMs', int(t.serviceRequestMs, 100, 600_000), 'must be an integer from 100 to 600000', t.serviceRequestMs);
+  field('gatewayUpstreamMs', int(t.gatewayUpstreamMs, 100, 600_000), 'must be an integer from 100 to 600000', t.gatewayUpstreamMs);
+  field('loadBalancerIdleSeconds', int(t.loadBalancerIdleSeconds, 1, 4000), 'must be an integer from 1 to 4000 (ALB idle timeout)', t.loadBalancerIdleSeconds);
+  field('cdnOriginReadSeconds', int(t.cdnOriginReadSeconds, 1, 60), 'must be an integer from 1 to 60 (CloudFront origin read timeout without a quota increase)', t.cdnOriginReadSeconds);
+  if (p.length) return p;
+  // Each outer layer waits longer than the inner one answers: 500 ms of room for the answer to travel.
+  field('gatewayUpstreamMs', t.gatewayUpstreamMs >= t.serviceRequestMs + 500, `must exceed timeouts.serviceRequestMs (${t.serviceRequestMs}) by 500 ms or more, so a service's own 503 reaches the client`, t.gatewayUpstreamMs);
+  field('loadBalancerIdleSeconds', t.loadBalancerIdleSeconds * 1000 >= t.gatewayUpstreamMs + 1000, `must exceed timeouts.gatewayUpstreamMs (${t.gatewayUpstreamMs} ms) by a second or more`, t.loadBalancerIdleSeconds);
+  field('cdnOriginReadSeconds', t.cdnOriginReadSeconds > t.loadBalancerIdleSeconds, `must exceed timeouts.loadBalancerIdleSeconds (${t.loadBalancerIdleSeconds} s)`, t.cdnOriginReadSeconds);
   return p;
 }
 

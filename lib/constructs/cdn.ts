@@ -42,6 +42,12 @@ export interface CdnApiOriginProps {
    * @default - true when protocolPolicy is HTTPS_ONLY, else false
    */
   readonly forwardHostHeader?: boolean;
+  /**
+   * How long CloudFront waits for the load balancer's answer (1 to 60 s; more needs a quota
+   * increase). Keep it above the load balancer's idle timeout, so the innermost layer answers.
+   * @default Duration.seconds(30)
+   */
+  readonly readTimeout?: Duration;
 }
 
 export interface CdnProps {
@@ -245,7 +251,7 @@ export class Cdn extends Construct {
         queryStringBehavior: cloudfront.OriginRequestQueryStringBehavior.all(),
       });
       additionalBehaviors[props.apiPathPattern ?? '/api/*'] = {
-        origin: origins.VpcOrigin.withVpcOrigin(this.apiVpcOrigin!),
+        origin: origins.VpcOrigin.withVpcOrigin(this.apiVpcOrigin!, { readTimeout: api.readTimeout ?? Duration.seconds(30) }),
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
         cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD_OPTIONS,

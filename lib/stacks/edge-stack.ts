@@ -67,6 +67,7 @@ export class EdgeStack extends PlatformStack {
       accessLogsBucket: props.buckets.accessLogs,
       accessLogsPrefix: 'alb',
       deletionProtection: this.config.retainData,
+      idleTimeout: Duration.seconds(this.config.timeouts.loadBalancerIdleSeconds),
     });
     if (!this.config.retainData) {
       acknowledge(this.loadBalancer.loadBalancer, {
@@ -98,6 +99,7 @@ export class EdgeStack extends PlatformStack {
       apiOrigin: {
         loadBalancer: this.loadBalancer.loadBalancer,
         protocolPolicy: https ? cloudfront.OriginProtocolPolicy.HTTPS_ONLY : cloudfront.OriginProtocolPolicy.HTTP_ONLY,
+        readTimeout: Duration.seconds(this.config.timeouts.cdnOriginReadSeconds),
       },
       apiDefaultTtl: Duration.seconds(edge.apiDefaultTtlSeconds),
       // The session cookie, and the app_cookie stickiness follows (when that mode is on).

@@ -134,7 +134,8 @@ describe('Cdn', () => {
     expect(origin.CustomOriginConfig).toBeUndefined();
     expect(origin.OriginCustomHeaders).toBeUndefined();
     const vpcOriginId = t.getResourceId('AWS::CloudFront::VpcOrigin');
-    expect(origin.VpcOriginConfig).toEqual({ VpcOriginId: { 'Fn::GetAtt': [vpcOriginId, 'Id'] } });
+    // The documented default read timeout (30 s) is written out: the timeout chain relies on it.
+    expect(origin.VpcOriginConfig).toEqual({ VpcOriginId: { 'Fn::GetAtt': [vpcOriginId, 'Id'] }, OriginReadTimeout: 30 });
     t.hasResourceProperties('AWS::CloudFront::VpcOrigin', {
       VpcOriginEndpointConfig: Match.objectLike({ Arn: ALB_ARN, OriginProtocolPolicy: 'http-only', HTTPPort: 80, HTTPSPort: 443, OriginSSLProtocols: ['TLSv1.2'] }),
     });
