@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { PlatformConfig } from './config';
 import { BackupCopyStack } from './stacks/backup-copy-stack';
+import { BudgetStack } from './stacks/budget-stack';
 import { ClusterStack } from './stacks/cluster-stack';
 import { DataStack } from './stacks/data-stack';
 import { EdgeStack } from './stacks/edge-stack';
@@ -20,6 +21,8 @@ export interface Platform {
   readonly edge: EdgeStack;
   /** The platform's workloads on the cluster (cdk8s charts, Pod Identity roles, services image). */
   readonly workloads: WorkloadsStack;
+  /** The monthly cost budget (budgetUsdPerMonth) and its alert topic. */
+  readonly budget: BudgetStack;
 }
 
 /** Instantiates every stack of one environment in `app`. Stack names: `<app>-<env>-<part>`. */
@@ -61,5 +64,6 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     edge,
     description: `${config.appName} ${config.envName}: registry, gateway, services and jobs on EKS (cdk8s charts)`,
   });
-  return { network, data, cluster, waf, edge, backupCopy, workloads };
+  const budget = new BudgetStack(app, name('budget'), { config, description: `${config.appName} ${config.envName}: monthly cost budget (USD ${config.budgetUsdPerMonth}), alerts at 80 % and 100 %` });
+  return { network, data, cluster, waf, edge, backupCopy, workloads, budget };
 }

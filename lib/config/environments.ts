@@ -33,6 +33,8 @@ export const dev: PlatformConfig = {
   appName: APP,
   region: 'eu-west-1',
   retainData: false,
+  // npm run plan estimates dev at idle under this, on demand (README, "Plan"); the sizes below are the cheap end.
+  budgetUsdPerMonth: 400,
   network: {
     vpcCidr: '10.10.0.0/16',
     maxAzs: 2,
@@ -41,7 +43,7 @@ export const dev: PlatformConfig = {
     flowLogRetentionDays: 14,
   },
   mysql: {
-    instanceType: 't4g.medium',
+    instanceType: 't4g.micro',
     multiAz: false,
     allocatedStorageGiB: 20,
     maxAllocatedStorageGiB: 50,
@@ -50,13 +52,13 @@ export const dev: PlatformConfig = {
   },
   redis: {
     engine: 'redis',
-    nodeType: 'cache.t4g.small',
+    nodeType: 'cache.t4g.micro',
     shards: 1,
     replicasPerShard: 1,
     snapshotRetentionDays: 1,
   },
   search: {
-    dataNodeType: 't3.medium.search',
+    dataNodeType: 't3.small.search',
     dataNodes: 1,
     zoneCount: 1,
     volumeSizeGiB: 20,
@@ -71,12 +73,13 @@ export const dev: PlatformConfig = {
     endpointAccess: 'public-and-private',
     // Documentation range (RFC 5737): replace with your office / VPN egress CIDRs.
     publicAccessCidrs: ['203.0.113.0/24'],
-    nodeInstanceTypes: ['t4g.large'],
+    // Three small nodes: the registry's three etcd members each need a node of their own (required anti-affinity).
+    nodeInstanceTypes: ['t4g.small'],
     capacityType: 'ON_DEMAND',
-    minNodes: 1,
-    maxNodes: 3,
-    desiredNodes: 2,
-    nodeDiskGiB: 30,
+    minNodes: 3,
+    maxNodes: 4,
+    desiredNodes: 3,
+    nodeDiskGiB: 20,
     adminPrincipalArns: [],
     logRetentionDays: 14,
   },
@@ -106,6 +109,7 @@ export const staging: PlatformConfig = {
   ...dev,
   envName: 'staging',
   retainData: true,
+  budgetUsdPerMonth: 2200,
   network: { ...dev.network, vpcCidr: '10.20.0.0/16', maxAzs: 3, natGateways: 1, flowLogRetentionDays: 30 },
   mysql: { ...dev.mysql, instanceType: 'm7g.large', multiAz: true, allocatedStorageGiB: 50, maxAllocatedStorageGiB: 200, backupRetentionDays: 7 },
   redis: { ...dev.redis, nodeType: 'cache.m7g.large', shards: 2, replicasPerShard: 1, snapshotRetentionDays: 3 },
@@ -140,6 +144,7 @@ export const prod: PlatformConfig = {
   ...dev,
   envName: 'prod',
   retainData: true,
+  budgetUsdPerMonth: 5000,
   network: {
     vpcCidr: '10.30.0.0/16',
     maxAzs: 3,

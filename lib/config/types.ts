@@ -295,6 +295,11 @@ export interface PlatformConfig {
    * on stack delete and have deletion protection; when false (dev) they are destroyed.
    */
   readonly retainData: boolean;
+  /**
+   * Monthly cost budget in USD: synth adds an AWS Budgets budget alerting at 80 % and 100 % (stack
+   * `<app>-<env>-budget`), and `npm run plan` warns when its estimate exceeds it.
+   */
+  readonly budgetUsdPerMonth: number;
   readonly network: NetworkConfig;
   readonly mysql: MysqlConfig;
   readonly redis: RedisConfig;

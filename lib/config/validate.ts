@@ -62,6 +62,8 @@ export function configProblems(c: PlatformConfig): string[] {
   if (c.account !== undefined) field('account', str(c.account) && ACCOUNT.test(c.account), 'must be a 12-digit AWS account id', c.account);
   field('retainData', typeof c.retainData === 'boolean', 'must be true or false', c.retainData);
   if (prod) field('retainData', c.retainData === true, 'must be true in prod (no data store may be deleted with its stack)', c.retainData);
+  field('budgetUsdPerMonth', typeof c.budgetUsdPerMonth === 'number' && c.budgetUsdPerMonth >= 1 && c.budgetUsdPerMonth <= 1_000_000,
+    'must be a monthly budget in USD from 1 to 1000000 (npm run plan estimates the cost)', c.budgetUsdPerMonth);
 
   const n = c.network ?? ({} as PlatformConfig['network']);
   const vpcPrefix = isCidr(n.vpcCidr) ? prefixOf(n.vpcCidr) : -1;
