@@ -1,6 +1,4 @@
-import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { App, Stack, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 
 /**
@@ -8,7 +6,11 @@ import { IConstruct } from 'constructs';
  * Control Tower proactive controls (cfn-guard). Any unacknowledged finding fails `app.synth()`.
  */
 export function addRulePacks(app: App): void {
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new CfnGuardValidator());
+  // Loaded here, not on import: an app without rule packs (-c rulePacks=false, most tests) never pays for them.
+  const { AwsSolutionsChecks }: typeof import('cdk-nag') = require('cdk-nag');
+  // The same Control Tower rules as CfnGuardValidator, each template checked only against the rule files of its resource types.
+  const { ControlTowerRules }: typeof import('./validation/control-tower-rules') = require('./validation/control-tower-rules');
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ControlTowerRules());
 }
 
 /** A rule acknowledged on a construct (and everything below it), with the reason a reviewer reads. */
