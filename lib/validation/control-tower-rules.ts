@@ -40,7 +40,7 @@ const typesOf = (template: string): Set<string> =>
 /**
  * The AWS Control Tower proactive controls of `@cdklabs/cdk-validator-cfnguard`, the same rules and
  * the same report, but cfn-guard gets each template with only the rule files whose resource types
- * it contains (~70 of 474 for this app) instead of every rule file for every template: the
+ * it contains (209 rule runs over dev's 7 templates instead of 7 × 237) instead of every rule file for every template: the
  * Control Tower pass of a synth drops from seconds to a fraction of one. Same plugin name, so
  * `cdk-validator-cfnguard::<rule>` acknowledgements apply unchanged.
  */
