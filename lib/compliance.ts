@@ -10,7 +10,11 @@ export function addRulePacks(app: App): void {
   const { AwsSolutionsChecks }: typeof import('cdk-nag') = require('cdk-nag');
   // The same Control Tower rules as CfnGuardValidator, each template checked only against the rule files of its resource types.
   const { ControlTowerRules }: typeof import('./validation/control-tower-rules') = require('./validation/control-tower-rules');
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ControlTowerRules());
+  const { StartFirst }: typeof import('./validation/start-first') = require('./validation/start-first');
+  const { BackgroundCloudFormationValidation }: typeof import('./validation/background-cfn-validation') = require('./validation/background-cfn-validation');
+  const controlTower = new ControlTowerRules();
+  // While cdk-nag runs here, cfn-guard and the CloudFormation engine already work on the templates.
+  Validations.of(app).addPlugins(new StartFirst(new AwsSolutionsChecks(app), [controlTower, BackgroundCloudFormationValidation.current]), controlTower);
 }
 
 /** A rule acknowledged on a construct (and everything below it), with the reason a reviewer reads. */

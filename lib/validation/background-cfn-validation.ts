@@ -35,6 +35,10 @@ export class BackgroundCloudFormationValidation extends CloudFormationValidatePl
   private readonly flag = new Int32Array(new SharedArrayBuffer(4));
   private readonly channel = new MessageChannel();
   private readonly worker?: Worker;
+  private started = false;
+
+  /** The instance of this process (an app creates one), for the pack that starts it early. */
+  static current?: BackgroundCloudFormationValidation;
 
   constructor() {
     super();
@@ -46,15 +50,23 @@ export class BackgroundCloudFormationValidation extends CloudFormationValidatePl
       });
       this.worker.unref();
       this.worker.on('error', () => undefined);
+      BackgroundCloudFormationValidation.current = this;
     } catch {
       this.worker = undefined;
     }
   }
 
-  override validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
-    if (!this.worker) return super.validate(context);
+  /** Hands the templates to the worker now; `validate` collects the report. */
+  start(context: Pick<IPolicyValidationContext, 'stackTemplates' | 'templatePaths'> & Partial<IPolicyValidationContext>): void {
+    if (!this.worker || this.started || !context.stackTemplates) return;
     const { stackTemplates, templatePaths, accountId, region } = context;
     this.channel.port1.postMessage({ stackTemplates, templatePaths, accountId, region });
+    this.started = true;
+  }
+
+  override validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
+    if (!this.worker) return super.validate(context);
+    this.start(context);
     // Synth is synchronous: block until the worker answers (10 minutes at most).
     Atomics.wait(this.flag, 0, 0, 600_000);
     const answer = receiveMessageOnPort(this.channel.port1)?.message as { report?: PolicyValidationPluginReport; error?: string } | undefined;
