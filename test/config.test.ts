@@ -61,6 +61,7 @@ describe('environment configs', () => {
     ['1 AZ in prod', prod, 'network.maxAzs', 1, /network\.maxAzs: must be an integer from 2 to 6 in prod \(Multi-AZ\) \(got 1\)/],
     ['more NATs than AZs', dev, 'network.natGateways', 5, /network\.natGateways: must be an integer from 1 to network\.maxAzs/],
     ['unknown interface endpoint', dev, 'network.interfaceEndpoints', ['ECRR'], /network\.interfaceEndpoints: must be a list of ec2\.InterfaceVpcEndpointAwsService member names/],
+    ['no monthly budget', prod, 'budgetUsdPerMonth', undefined, /budgetUsdPerMonth: must be a monthly budget in USD from 1 to 1000000 .* \(got undefined\)/],
     ['0 Redis shards', dev, 'redis.shards', 0, /redis\.shards: must be an integer from 1 to 500 \(got 0\)/],
     ['no Redis replica', dev, 'redis.replicasPerShard', 0, /redis\.replicasPerShard: .*automatic failover needs a replica/],
     ['instance type that is a number', dev, 'mysql.instanceType', 42, /mysql\.instanceType: must be an instance type without the db\. prefix, e\.g\. t4g\.medium \(got 42\)/],
