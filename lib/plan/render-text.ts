@@ -42,13 +42,14 @@ export function renderPlan(plan: Plan): string {
   }
   out.push('');
   out.push(`MONTHLY COST  USD ${usd(plan.cost.usdPerMonth)} on demand${plan.budget ? ` (budget USD ${usd(plan.budget.usdPerMonth)}${plan.budget.exceeded ? ': EXCEEDED' : ''})` : ''}`);
-  // Lines under half a dollar are summed per stack to keep the table readable; --json has them all.
-  const lines = plan.cost.lines.filter((l) => l.usdPerMonth >= 0.5).sort((a, b) => a.stack.localeCompare(b.stack) || b.usdPerMonth - a.usdPerMonth);
-  const small = plan.cost.lines.filter((l) => l.usdPerMonth < 0.5);
+  // Every usage-priced line shows its assumption; other lines under half a dollar (and small log storage) are summed; --json has them all.
+  const shown = (l: typeof plan.cost.lines[number]) => l.usdPerMonth >= 0.5 || (!!l.assumption && !l.item.startsWith('log storage'));
+  const lines = plan.cost.lines.filter(shown).sort((a, b) => a.stack.localeCompare(b.stack) || b.usdPerMonth - a.usdPerMonth);
+  const small = plan.cost.lines.filter((l) => !shown(l));
   out.push(table([...lines.map((l) => [
     stackPart(l.stack, plan.env), l.path.replace(/^[^/]+\//, '').replace(/\/(Resource|Default)$/, '').slice(0, 46), l.item.slice(0, 52),
     `${+l.quantity.toFixed(3)} ${l.unit}`, `× ${l.unitPrice}`, usd(l.usdPerMonth), l.assumption ? `usage: ${l.assumption}` : '',
-  ]), ...(small.length ? [['all', `${small.length} lines under USD 0.50 each`, 'log storage, small log groups, secrets, S3, ...', '', '', usd(small.reduce((s, l) => s + l.usdPerMonth, 0)), 'see --json']] : [])],
+  ]), ...(small.length ? [['all', `${small.length} lines under USD 0.50 each`, 'secrets, log storage, ...', '', '', usd(small.reduce((s, l) => s + l.usdPerMonth, 0)), 'see --json']] : [])],
   ['stack', 'resource', 'item', 'quantity', 'unit price', 'USD/month', '']));
   out.push('');
   out.push(table(plan.stacks.map((s) => [s.name, usd(s.usdPerMonth)]).concat([['total', usd(plan.cost.usdPerMonth)]]), ['stack', 'USD/month']));
