@@ -73,6 +73,8 @@ export function serviceEnv(s: WorkloadSettings, service: string): Record<string,
     case 'gateway':
       Object.assign(env, {
         TRUST_PROXY: s.gateway.trustProxy,
+        // Its bound on one request's upstream call: inside the ALB's idle timeout (config timeouts).
+        CLIENT_TIMEOUT_MS: String(s.timeouts.gatewayUpstreamMs),
         JWT_JWKS_URL: jwt.jwksUrl,
         JWT_ISSUER: jwt.issuer,
         JWT_AUDIENCE: jwt.audience,

@@ -127,6 +127,8 @@ export interface WorkloadSettings {
   /** Port every HTTP workload listens on (the target group port too). */
   readonly port: number;
   readonly logLevel: string;
+  /** The services' and the gateway's bounds in the platform's timeout chain (config `timeouts`). */
+  readonly timeouts: { readonly serviceRequestMs: number; readonly gatewayUpstreamMs: number };
   readonly shutdown: ShutdownSettings;
   readonly registry: RegistrySettings;
   readonly gateway: GatewaySettings;

@@ -50,6 +50,7 @@ export function workloadSettings(config: PlatformConfig, e: WorkloadEndpoints): 
     vpcCidr,
     port: config.edge.gatewayPort,
     logLevel: w.logLevel,
+    timeouts: { serviceRequestMs: config.timeouts.serviceRequestMs, gatewayUpstreamMs: config.timeouts.gatewayUpstreamMs },
     shutdown: { ...w.shutdown, terminationGracePeriodSeconds: terminationGraceSeconds(w.shutdown) },
     registry: {
       image: w.registry.image,
