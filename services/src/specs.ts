@@ -17,9 +17,9 @@ import { SECRET_SOURCES, withSecrets } from './kit/secrets';
 import { catalogEnv, catalogRules } from './catalog/env';
 import { gatewayEnv, gatewayRules } from './gateway/env';
 import { orderTimeoutEnv, orderTimeoutRules, searchSyncEnv, searchSyncRules } from './jobs/env';
-import { orderEnv } from './order/env';
+import { orderEnv, orderRules } from './order/env';
 import { loadgenEnv, smokeEnv } from './smoke/env';
-import { userEnv } from './user/env';
+import { userEnv, userRules } from './user/env';
 
 export type { VarSpec };
 
@@ -30,9 +30,9 @@ interface Contract {
 
 const CONTRACTS: Readonly<Record<string, Contract>> = {
   gateway: { spec: withSecrets(gatewayEnv), rules: gatewayRules },
-  user: { spec: withSecrets(userEnv), rules: [] },
+  user: { spec: withSecrets(userEnv), rules: userRules },
   catalog: { spec: withSecrets(catalogEnv), rules: catalogRules },
-  order: { spec: withSecrets(orderEnv), rules: [] },
+  order: { spec: withSecrets(orderEnv), rules: orderRules },
   'order-timeout': { spec: withSecrets(orderTimeoutEnv), rules: orderTimeoutRules },
   'search-sync': { spec: withSecrets(searchSyncEnv), rules: searchSyncRules },
   smoke: { spec: withSecrets(smokeEnv), rules: [] },
