@@ -54,6 +54,8 @@ export function serviceEnv(s: WorkloadSettings, service: string): Record<string,
   if (uses.registry) {
     Object.assign(env, {
       PORT: String(s.port),
+      // Inside the gateway's upstream bound (config timeouts); the gateway ignores it.
+      ...(service === 'gateway' ? {} : { REQUEST_BUDGET_MS: String(s.timeouts.serviceRequestMs) }),
       ETCD_ENDPOINTS: etcdEndpoints(s).join(','),
       SHUTDOWN_GRACE_MS: String(s.shutdown.graceMs),
       SHUTDOWN_DRAIN_MS: String(s.shutdown.drainMs),

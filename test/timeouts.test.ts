@@ -44,3 +44,12 @@ test.each(ENVS)('%s: the gateway container gets its upstream bound from the chai
   const gateway = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'gateway');
   expect(gateway.spec.template.spec.containers[0].env).toEqual(expect.arrayContaining([{ name: 'CLIENT_TIMEOUT_MS', value: String(config.timeouts.gatewayUpstreamMs) }]));
 });
+
+test.each(ENVS)('%s: each service answers within serviceRequestMs, below the gateway bound', (env) => {
+  const { docs, config } = buildCharts(env);
+  for (const name of ['user', 'catalog', 'order']) {
+    const d = docs.find((doc) => doc.kind === 'Deployment' && doc.metadata.name === name);
+    expect(d.spec.template.spec.containers[0].env).toEqual(expect.arrayContaining([{ name: 'REQUEST_BUDGET_MS', value: String(config.timeouts.serviceRequestMs) }]));
+  }
+  expect(config.timeouts.serviceRequestMs).toBeLessThan(config.timeouts.gatewayUpstreamMs);
+});
