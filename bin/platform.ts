@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { App } from 'aws-cdk-lib';
-import { addRulePacks } from '../lib/compliance';
+import { addRulePacks } from '../lib/rule-packs';
 import { ConfigError, loadConfig } from '../lib/config';
 import { buildPlatform } from '../lib/platform';
 

@@ -1,15 +1,8 @@
-import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
-import { App, Stack, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { Stack, Validations } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 
-/**
- * Turns on the two rule packs every synth of this app runs: cdk-nag AwsSolutions and the AWS
- * Control Tower proactive controls (cfn-guard). Any unacknowledged finding fails `app.synth()`.
- */
-export function addRulePacks(app: App): void {
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new CfnGuardValidator());
-}
+// Acknowledgement helpers only: the constructs library ships this file, so it needs nothing but
+// aws-cdk-lib. The rule packs themselves (cdk-nag, cfn-guard) are turned on in rule-packs.ts.
 
 /** A rule acknowledged on a construct (and everything below it), with the reason a reviewer reads. */
 export interface Acknowledgement {
