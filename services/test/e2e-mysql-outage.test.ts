@@ -2,7 +2,7 @@ jest.setTimeout(120_000);
 
 import { randomUUID } from 'node:crypto';
 import { engineEnv, seedProduct } from './data-engines';
-import { eventually } from './data-services';
+import { call, eventually } from './data-services';
 import { startStack, type Stack } from './support/stack';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
 
@@ -52,6 +52,15 @@ test('MySQL down: the cart and cached product pages still work; what needs MySQL
       expect(res.body.service).toBeUndefined(); // the service's answer, not the gateway's "no instance"
     }
     expect(stack.gateway.ctx.registry!.instances('order')).toHaveLength(2);
+    // An instance started during the outage cannot migrate, but is ready for what needs no MySQL.
+    const late = await stack.add('catalog');
+    try {
+      expect((await call(late.url, 'GET', `/public/products/${cached}`)).status).toBe(200);
+      expect((await call(late.url, 'GET', '/readyz')).body).toMatchObject({ ready: true, checks: { schema: 'ok', mysql: expect.not.stringMatching(/^ok$/) } });
+    } finally {
+      await late.stop();
+      stack.instances.splice(stack.instances.indexOf(late), 1);
+    }
   } finally {
     await mysql.set('pass');
   }

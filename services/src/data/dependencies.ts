@@ -48,6 +48,15 @@ export function connectMysql(ctx: ServiceContext, source: NodeJS.ProcessEnv = pr
     if (ran.length) ctx.log.info({ versions: ran }, 'schema migrated');
   });
   void task.finished.then(() => migrations.end().catch(() => undefined));
+  // Critical, and about this instance only: not ready while its first migration is still running
+  // (a new pod of a rolling deploy takes no traffic before its schema is there). If the migration
+  // cannot run because MySQL is unreachable, the instance serves what needs no MySQL meanwhile.
+  ctx.health.addCheck('schema', () => {
+    if (task.done()) return true;
+    const err = task.lastError();
+    if (err !== undefined && unavailableDependency(err) === 'database') return true;
+    throw new Error(err === undefined ? 'migrating' : 'migration failed; retrying');
+  });
   ctx.health.addCheck(
     'mysql',
     async () => {
@@ -64,9 +73,14 @@ export function connectMysql(ctx: ServiceContext, source: NodeJS.ProcessEnv = pr
 }
 
 /** Runs `work` until it succeeds (backoff up to 5 s), in the background, until shutdown. */
-function startupTask(ctx: ServiceContext, name: string, work: () => Promise<void>): { done: () => boolean; stop: () => void; finished: Promise<void> } {
+function startupTask(
+  ctx: ServiceContext,
+  name: string,
+  work: () => Promise<void>,
+): { done: () => boolean; lastError: () => unknown; stop: () => void; finished: Promise<void> } {
   let done = false;
   let stopped = false;
+  let lastError: unknown;
   const finished = (async () => {
     for (let attempt = 1; !stopped; attempt++) {
       try {
@@ -74,12 +88,13 @@ function startupTask(ctx: ServiceContext, name: string, work: () => Promise<void
         done = true;
         return;
       } catch (err) {
+        lastError = err;
         ctx.log.warn({ err: (err as Error).message, attempt }, `${name} failed; retrying`);
         await new Promise((r) => setTimeout(r, Math.min(500 * attempt, 5000)).unref());
       }
     }
   })();
-  return { done: () => done, stop: () => (stopped = true), finished };
+  return { done: () => done, lastError: () => lastError, stop: () => (stopped = true), finished };
 }
 
 export interface SearchHandle {
