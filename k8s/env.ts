@@ -84,7 +84,7 @@ export function serviceEnv(s: WorkloadSettings, service: string): Record<string,
       });
       break;
     case 'user':
-      Object.assign(env, { JWT_ISSUER: jwt.issuer, JWT_AUDIENCE: jwt.audience, JWT_SIGNING_KEY_SECRET_ARN: d.jwtSigningKeySecretArn, COOKIE_SECURE: 'true' });
+      Object.assign(env, { JWT_ISSUER: jwt.issuer, JWT_AUDIENCE: jwt.audience, JWT_SIGNING_KEY_SECRET_ARN: d.jwtSigningKeySecretArn, ADMIN_SECRET_ARN: d.adminSecretArn, COOKIE_SECURE: 'true' });
       break;
     case 'order-timeout':
       Object.assign(env, { ORDER_TIMEOUT_MINUTES: String(s.jobs.orderTimeout.timeoutMinutes), JOB_COMPLETIONS: String(s.jobs.orderTimeout.shards) });

@@ -90,6 +90,8 @@ export interface DataEndpoints {
   readonly jwtSigningKeySecretArn: string;
   /** The smoke account (`{"email","password"}`) of the journey. */
   readonly smokeSecretArn: string;
+  /** The bootstrap admin (`{"email","password"}`) the user service creates or promotes. */
+  readonly adminSecretArn: string;
 }
 
 /** The release's smoke Job (named after the release, so every deploy runs a fresh one). */

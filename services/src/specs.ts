@@ -75,8 +75,8 @@ function isSet(value: string | undefined): boolean {
   return value !== undefined && value.trim() !== '';
 }
 
-/** Stands for a value a secret will fill at start. */
-const FROM_SECRET = 'value-from-secret';
+/** Stands for a value a secret will fill at start (shaped like what that JSON key holds). */
+const fromSecret = (key: string): string => (key === 'email' ? 'value-from-secret@example.com' : 'value-from-secret');
 
 /**
  * The problems of `env` as the environment of `service` (empty: it would start): an unknown
@@ -99,7 +99,7 @@ export function checkServiceEnv(service: string, env: Record<string, string>): s
     for (const key of secret.required) {
       const name = secret.fills[key];
       filledBy.set(name, secret.variable);
-      if (isSet(env[secret.variable]) && !isSet(env[name])) effective[name] = FROM_SECRET;
+      if (isSet(env[secret.variable]) && !isSet(env[name])) effective[name] = fromSecret(key);
     }
   }
   const note = (name: string) => (filledBy.has(name) && !isSet(env[name]) ? `or set ${filledBy.get(name)}, which fills it` : undefined);
