@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { App, Yaml } from 'cdk8s';
 import { buildWorkloadCharts, chartEntries } from '../k8s/app';
-import { ConfigError, loadConfig } from '../lib/config';
+import { ConfigError, loadConfig, PlatformConfig } from '../lib/config';
 import { endpointsFromOutputs, workloadSettings } from '../lib/workloads/settings';
 
 /** What a CDK token or CloudFormation intrinsic looks like once printed. */
@@ -22,11 +22,13 @@ export interface K8sSynthOptions {
   readonly env: string;
   readonly valuesFile: string;
   readonly outDir: string;
+  /** Changes to the environment's config before rendering (validated like it), e.g. another namespace for a test run. */
+  readonly overrides?: Partial<PlatformConfig>;
 }
 
 /** Returns the files written. Throws with a message naming what is wrong. */
 export function synthK8s(o: K8sSynthOptions): string[] {
-  const config = loadConfig(o.env);
+  const config = loadConfig(o.env, o.overrides);
   if (!fs.existsSync(o.valuesFile)) throw new Error(`--values ${o.valuesFile}: no such file`);
   const values = JSON.parse(fs.readFileSync(o.valuesFile, 'utf8')) as Record<string, Record<string, unknown>>;
   const stack = `${config.appName}-${config.envName}-workloads`;

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { App, Validations } from 'aws-cdk-lib';
-import { addRulePacks } from '../lib/compliance';
 import { ConfigError, loadConfig } from '../lib/config';
 import { buildPlatform } from '../lib/platform';
+import { addRulePacks } from '../lib/rule-packs';
 import { BackgroundCloudFormationValidation } from '../lib/validation/background-cfn-validation';
 
 // CDK's built-in CloudFormation validation, its engine built on a worker thread while the tree is built.

@@ -54,6 +54,8 @@ export function serviceEnv(s: WorkloadSettings, service: string): Record<string,
   if (uses.registry) {
     Object.assign(env, {
       PORT: String(s.port),
+      // Inside the gateway's upstream bound (config timeouts); the gateway ignores it.
+      ...(service === 'gateway' ? {} : { REQUEST_BUDGET_MS: String(s.timeouts.serviceRequestMs) }),
       ETCD_ENDPOINTS: etcdEndpoints(s).join(','),
       SHUTDOWN_GRACE_MS: String(s.shutdown.graceMs),
       SHUTDOWN_DRAIN_MS: String(s.shutdown.drainMs),
@@ -73,6 +75,8 @@ export function serviceEnv(s: WorkloadSettings, service: string): Record<string,
     case 'gateway':
       Object.assign(env, {
         TRUST_PROXY: s.gateway.trustProxy,
+        // Its bound on one request's upstream call: inside the ALB's idle timeout (config timeouts).
+        CLIENT_TIMEOUT_MS: String(s.timeouts.gatewayUpstreamMs),
         JWT_JWKS_URL: jwt.jwksUrl,
         JWT_ISSUER: jwt.issuer,
         JWT_AUDIENCE: jwt.audience,
@@ -80,7 +84,7 @@ export function serviceEnv(s: WorkloadSettings, service: string): Record<string,
       });
       break;
     case 'user':
-      Object.assign(env, { JWT_ISSUER: jwt.issuer, JWT_AUDIENCE: jwt.audience, JWT_SIGNING_KEY_SECRET_ARN: d.jwtSigningKeySecretArn, COOKIE_SECURE: 'true' });
+      Object.assign(env, { JWT_ISSUER: jwt.issuer, JWT_AUDIENCE: jwt.audience, JWT_SIGNING_KEY_SECRET_ARN: d.jwtSigningKeySecretArn, ADMIN_SECRET_ARN: d.adminSecretArn, COOKIE_SECURE: 'true' });
       break;
     case 'order-timeout':
       Object.assign(env, { ORDER_TIMEOUT_MINUTES: String(s.jobs.orderTimeout.timeoutMinutes), JOB_COMPLETIONS: String(s.jobs.orderTimeout.shards) });

@@ -90,6 +90,8 @@ export interface DataEndpoints {
   readonly jwtSigningKeySecretArn: string;
   /** The smoke account (`{"email","password"}`) of the journey. */
   readonly smokeSecretArn: string;
+  /** The bootstrap admin (`{"email","password"}`) the user service creates or promotes. */
+  readonly adminSecretArn: string;
 }
 
 /** The release's smoke Job (named after the release, so every deploy runs a fresh one). */
@@ -127,6 +129,8 @@ export interface WorkloadSettings {
   /** Port every HTTP workload listens on (the target group port too). */
   readonly port: number;
   readonly logLevel: string;
+  /** The services' and the gateway's bounds in the platform's timeout chain (config `timeouts`). */
+  readonly timeouts: { readonly serviceRequestMs: number; readonly gatewayUpstreamMs: number };
   readonly shutdown: ShutdownSettings;
   readonly registry: RegistrySettings;
   readonly gateway: GatewaySettings;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Start and stop real local data engines as plain processes, loopback only, for
-# tests and local runs. See scripts/README.md.
+# Start and stop real local data engines (and a Kubernetes control plane, `k8s`) as plain
+# processes, loopback only, for tests and local runs. See scripts/README.md.
 set -euo pipefail
 
 SCRIPTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -15,7 +15,8 @@ usage() {
   cat >&2 <<EOF
 usage: $(basename "$0") COMMAND [ARGS]
   up [ENGINE...]        start what is not running and healthy, wait until ready, write the env file
-  down [ENGINE...]      stop and delete the engines' state
+                        (default: ${DEFAULT_UP_ENGINES[*]}; k8s only when named)
+  down [ENGINE...]      stop and delete the engines' state (default: all)
   status                one line per engine or member: up/down
   env                   print $ENV_FILE
   kill etcd N | kill redis PORT     SIGKILL etcd member N (1..3) or one redis node
@@ -26,10 +27,12 @@ EOF
   exit 2
 }
 
-# Validate engine names; none means all.
+# Validate engine names. Usage: pick_engines DEFAULT_ARRAY_NAME [ENGINE...]; none means the default list.
 pick_engines() {
   local e
-  (($#)) || set -- "${ALL_ENGINES[@]}"
+  local -n default=$1
+  shift
+  (($#)) || set -- "${default[@]}"
   for e in "$@"; do
     [[ " ${ALL_ENGINES[*]} " == *" $e "* ]] || die "unknown engine '$e' (known: ${ALL_ENGINES[*]})"
   done
@@ -46,7 +49,7 @@ take_lock() {
 cmd_up() {
   local e t0 start
   start=$(date +%s%N)
-  pick_engines "$@"
+  pick_engines DEFAULT_UP_ENGINES "$@"
   take_lock
   # slow starters (OpenSearch) get going first and are waited for in turn
   for e in "${PICKED[@]}"; do
@@ -64,7 +67,7 @@ cmd_up() {
 
 cmd_down() {
   local e
-  pick_engines "$@"
+  pick_engines ALL_ENGINES "$@"
   take_lock
   for e in "${PICKED[@]}"; do
     "${e}_down"

@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { MonthlyBudget } from '../lib/constructs/monthly-budget';
+import { MonthlyBudget } from '../lib/plan/monthly-budget';
 import { build, resourcesOf } from './support/platform';
 
 describe('BudgetStack (dev)', () => {

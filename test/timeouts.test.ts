@@ -5,6 +5,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { ConfigError, loadConfig } from '../lib/config';
 import { build, ENVS, resourcesOf } from './support/platform';
+import { buildCharts } from './support/workloads';
 
 test.each(ENVS)('%s: the shipped timeouts nest with room for each answer', (env) => {
   const t = loadConfig(env).timeouts;
@@ -36,4 +37,19 @@ describe('the edge takes its timeouts from the chain', () => {
     const api = dist.Properties.DistributionConfig.Origins.find((o: any) => o.VpcOriginConfig);
     expect(api.VpcOriginConfig.OriginReadTimeout).toBe(config.timeouts.cdnOriginReadSeconds);
   });
+});
+
+test.each(ENVS)('%s: the gateway container gets its upstream bound from the chain', (env) => {
+  const { docs, config } = buildCharts(env);
+  const gateway = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'gateway');
+  expect(gateway.spec.template.spec.containers[0].env).toEqual(expect.arrayContaining([{ name: 'CLIENT_TIMEOUT_MS', value: String(config.timeouts.gatewayUpstreamMs) }]));
+});
+
+test.each(ENVS)('%s: each service answers within serviceRequestMs, below the gateway bound', (env) => {
+  const { docs, config } = buildCharts(env);
+  for (const name of ['user', 'catalog', 'order']) {
+    const d = docs.find((doc) => doc.kind === 'Deployment' && doc.metadata.name === name);
+    expect(d.spec.template.spec.containers[0].env).toEqual(expect.arrayContaining([{ name: 'REQUEST_BUDGET_MS', value: String(config.timeouts.serviceRequestMs) }]));
+  }
+  expect(config.timeouts.serviceRequestMs).toBeLessThan(config.timeouts.gatewayUpstreamMs);
 });

@@ -50,7 +50,7 @@ describe.each(ENVS)('WorkloadsStack (%s)', (env) => {
     const actions = (name: string) => policies[name].flatMap((s) => list(s.Action));
     const secretCount = (name: string) => list(policies[name].find((s) => s.Action === 'secretsmanager:GetSecretValue').Resource).length;
     expect(secretCount('gateway')).toBe(1); // Redis only
-    expect(secretCount('user')).toBe(3); // MySQL, Redis, JWT key
+    expect(secretCount('user')).toBe(4); // MySQL, Redis, JWT key, the bootstrap admin
     expect(secretCount('catalog')).toBe(3); // MySQL, Redis, OpenSearch
     for (const name of Object.keys(policies)) {
       expect(actions(name).every((a) => !a.includes('*'))).toBe(true);

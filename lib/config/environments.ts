@@ -10,6 +10,7 @@ const deployment = (minReplicas: number, maxReplicas: number, resources: Resourc
 /** dev: one replica each, small requests. */
 const devWorkloads: WorkloadsConfig = {
   namespace: 'platform',
+  adminEmail: 'platform-admin@example.com',
   logLevel: 'info',
   shutdown: { preStopSeconds: 5, graceMs: 1000, drainMs: 10_000 },
   registry: { image: 'gcr.io/etcd-development/etcd:v3.6.16', members: 3, storageGiB: 5, quotaMiB: 2048, compactionRetention: '1h', resources: res(100, 500, 256, 512) },

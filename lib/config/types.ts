@@ -223,6 +223,8 @@ export interface WorkloadsConfig {
    * (a DockerImageAsset: synth stays offline and needs no Docker).
    */
   readonly image?: { readonly repository: string; readonly tag: string };
+  /** The bootstrap admin's email (its password is generated into the AdminAccount secret; it grants roles). */
+  readonly adminEmail: string;
   /** LOG_LEVEL of every workload. */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   readonly shutdown: ShutdownConfig;

@@ -266,6 +266,7 @@ function workloadProblems(c: PlatformConfig): string[] {
     field('image.repository', str(w.image.repository) && /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/.test(w.image.repository), 'must be an image repository such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/platform-services', w.image.repository);
     field('image.tag', str(w.image.tag) && /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(w.image.tag) && w.image.tag !== 'latest', 'must be an immutable tag (not latest)', w.image.tag);
   }
+  field('adminEmail', str(w.adminEmail) && /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(w.adminEmail), 'must be an email address (the bootstrap admin)', w.adminEmail);
   field('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(w.logLevel), 'must be one of fatal, error, warn, info, debug, trace', w.logLevel);
   const sd = w.shutdown ?? ({} as ShutdownConfig);
   field('shutdown.preStopSeconds', int(sd.preStopSeconds, 1, 120), 'must be an integer from 1 to 120', sd.preStopSeconds);

@@ -13,6 +13,14 @@ export const MANAGED_RULE_GROUPS = [
   'AWSManagedRulesSQLiRuleSet',
 ] as const;
 
+/** Where a web ACL can be attached. */
+export enum WebAclScope {
+  /** CloudFront distributions; the web ACL must be created in us-east-1. */
+  CLOUDFRONT = 'CLOUDFRONT',
+  /** Regional resources: Application Load Balancers, API Gateway, AppSync, Cognito. */
+  REGIONAL = 'REGIONAL',
+}
+
 export interface EdgeWebAclProps {
   /**
    * Name of the web ACL; also the suffix of its log group `aws-waf-logs-<name>` and its metric prefix.
@@ -20,10 +28,10 @@ export interface EdgeWebAclProps {
    */
   readonly name?: string;
   /**
-   * `CLOUDFRONT` (for a distribution; the stack must be in us-east-1) or `REGIONAL` (ALB, API Gateway).
-   * @default 'CLOUDFRONT'
+   * CLOUDFRONT for a distribution (the stack must be in us-east-1), or REGIONAL (ALB, API Gateway).
+   * @default WebAclScope.CLOUDFRONT
    */
-  readonly scope?: 'CLOUDFRONT' | 'REGIONAL';
+  readonly scope?: WebAclScope;
   /**
    * Requests per client IP in 5 minutes before the rate-based rule blocks it (10 to 2,000,000,000).
    * @default 2000
@@ -87,8 +95,8 @@ export class EdgeWebAcl extends Construct {
   constructor(scope: Construct, id: string, props: EdgeWebAclProps = {}) {
     super(scope, id);
     const stack = Stack.of(this);
-    const wafScope = props.scope ?? 'CLOUDFRONT';
-    if (wafScope === 'CLOUDFRONT' && !Token.isUnresolved(stack.region) && stack.region !== 'us-east-1') {
+    const wafScope = props.scope ?? WebAclScope.CLOUDFRONT;
+    if (wafScope === WebAclScope.CLOUDFRONT && !Token.isUnresolved(stack.region) && stack.region !== 'us-east-1') {
       throw new Error(`EdgeWebAcl: a CLOUDFRONT-scope web ACL must be created in us-east-1, but stack ${stack.stackName} is in ${stack.region}; put it in a us-east-1 stack with crossRegionReferences`);
     }
     const name = props.name ?? Names.uniqueResourceName(this, { maxLength: 100, separator: '-' });

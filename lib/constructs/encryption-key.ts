@@ -51,10 +51,14 @@ export class EncryptionKey extends kms.Key {
   }
 
   /**
-   * A log group encrypted with this key (the key must have `cloudWatchLogs: true`).
-   * Retention under a year is acknowledged by the caller where config chooses it.
+   * A log group encrypted with this key (the key must have `cloudWatchLogs: true`); leave
+   * `props.encryptionKey` out. Retention under a year is acknowledged by the caller where config chooses it.
    */
-  logGroup(scope: Construct, id: string, props: Omit<logs.LogGroupProps, 'encryptionKey'>): logs.LogGroup {
+  logGroup(scope: Construct, id: string, props: logs.LogGroupProps): logs.LogGroup {
+    // jsii (the Python build) takes no Omit<>: the key is refused here instead of in the type.
+    if (props.encryptionKey !== undefined && props.encryptionKey !== this) {
+      throw new Error(`EncryptionKey.logGroup: props.encryptionKey must be left out (the log group ${id} is encrypted with this key)`);
+    }
     return new logs.LogGroup(scope, id, { ...props, encryptionKey: this });
   }
 }

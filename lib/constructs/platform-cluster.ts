@@ -391,8 +391,15 @@ export class PlatformCluster extends Construct {
     };
   }
 
-  /** A Kubernetes service account bound to an IAM role through EKS Pod Identity (the agent add-on is a dependency). */
-  addServiceAccount(id: string, options: Omit<eks.ServiceAccountOptions, 'identityType'>): eks.ServiceAccount {
+  /**
+   * A Kubernetes service account bound to an IAM role through EKS Pod Identity (the agent add-on is
+   * a dependency); leave `options.identityType` out or set it to POD_IDENTITY.
+   */
+  addServiceAccount(id: string, options: eks.ServiceAccountOptions): eks.ServiceAccount {
+    // jsii (the Python build) takes no Omit<>: another identity type is refused here instead of in the type.
+    if (options.identityType !== undefined && options.identityType !== eks.IdentityType.POD_IDENTITY) {
+      throw new Error(`PlatformCluster.addServiceAccount: options.identityType must be left out or POD_IDENTITY (got ${options.identityType}); service accounts here use EKS Pod Identity`);
+    }
     return this.cluster.addServiceAccount(id, { ...options, identityType: eks.IdentityType.POD_IDENTITY });
   }
 }

@@ -8,6 +8,14 @@ import { Construct } from 'constructs';
 import { acknowledge, acknowledgeShortRetention, controlTower } from '../compliance';
 import { EncryptionKey } from './encryption-key';
 
+/** ElastiCache engines with cluster mode (same protocol and clients). */
+export enum RedisEngine {
+  /** Redis OSS. */
+  REDIS = 'redis',
+  /** Valkey, the open-source fork of Redis. */
+  VALKEY = 'valkey',
+}
+
 export interface RedisClusterProps {
   /** VPC to place the nodes in. */
   readonly vpc: ec2.IVpc;
@@ -19,10 +27,10 @@ export interface RedisClusterProps {
   /** Security groups whose members may connect (the only ingress the cluster gets). */
   readonly allowFrom: ec2.ISecurityGroup[];
   /**
-   * `redis` or `valkey` (same protocol and clients).
-   * @default 'redis'
+   * Redis or Valkey (same protocol and clients).
+   * @default RedisEngine.REDIS
    */
-  readonly engine?: 'redis' | 'valkey';
+  readonly engine?: RedisEngine;
   /**
    * Engine version.
    * @default '7.1' for redis, '8.0' for valkey
@@ -111,8 +119,8 @@ export class RedisCluster extends Construct {
     if (!Number.isInteger(shards) || shards < 1 || shards > 500) throw new Error(`RedisCluster: shards must be an integer from 1 to 500 (got ${shards})`);
     if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) throw new Error(`RedisCluster: replicasPerShard must be an integer from 1 to 5; automatic failover needs a replica (got ${replicas})`);
     if (props.allowFrom.length === 0) throw new Error('RedisCluster: allowFrom needs at least one security group (the cluster accepts no other ingress)');
-    const engine = props.engine ?? 'redis';
-    const engineVersion = props.engineVersion ?? (engine === 'redis' ? '7.1' : '8.0');
+    const engine = props.engine ?? RedisEngine.REDIS;
+    const engineVersion = props.engineVersion ?? (engine === RedisEngine.REDIS ? '7.1' : '8.0');
     const major = engineVersion.split('.')[0];
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.SNAPSHOT;
     const keep = removalPolicy === RemovalPolicy.DESTROY ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
@@ -135,7 +143,7 @@ export class RedisCluster extends Construct {
       id: 'AwsSolutions-SMG4',
       reason: 'ElastiCache RBAC passwords rotate by adding a second password to the user (ModifyUser keeps two), rolling clients, then removing the old one; a single-step rotation Lambda would cut off live clients. Rotation is an operator runbook step (README).',
     });
-    const rbacEngine = engine === 'valkey' ? 'valkey' : 'redis';
+    const rbacEngine = engine === RedisEngine.VALKEY ? 'valkey' : 'redis';
     this.disabledDefaultUser = new elasticache.CfnUser(this, 'DefaultUser', {
       userId: `${idBase}-default`,
       userName: 'default',

@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { MonthlyBudget } from '../constructs/monthly-budget';
+import { MonthlyBudget } from '../plan/monthly-budget';
 import { PlatformStack, PlatformStackProps } from './platform-stack';
 
 export interface BudgetStackProps extends PlatformStackProps {

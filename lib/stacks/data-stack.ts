@@ -6,7 +6,7 @@ import { AssetBuckets } from '../constructs/asset-buckets';
 import { DataBackup } from '../constructs/data-backup';
 import { VaultLockMode } from '../constructs/encrypted-backup-vault';
 import { MysqlDatabase } from '../constructs/mysql-database';
-import { RedisCluster } from '../constructs/redis-cluster';
+import { RedisCluster, RedisEngine } from '../constructs/redis-cluster';
 import { SearchDomain } from '../constructs/search-domain';
 import { BackupCopyTarget } from './backup-copy-stack';
 import { PlatformStack, PlatformStackProps } from './platform-stack';
@@ -61,7 +61,7 @@ export class DataStack extends PlatformStack {
     this.redis = new RedisCluster(this, 'Redis', {
       vpc,
       allowFrom,
-      engine: c.redis.engine,
+      engine: c.redis.engine === 'valkey' ? RedisEngine.VALKEY : RedisEngine.REDIS,
       nodeType: c.redis.nodeType,
       shards: c.redis.shards,
       replicasPerShard: c.redis.replicasPerShard,

@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledgeCrossRegionExports } from '../compliance';
-import { EdgeWebAcl } from '../constructs/edge-web-acl';
+import { EdgeWebAcl, WebAclScope } from '../constructs/edge-web-acl';
 import { PlatformStack, PlatformStackProps } from './platform-stack';
 
 /**
@@ -18,7 +18,7 @@ export class WafStack extends PlatformStack {
     const { appName, envName, edge, retainData } = this.config;
     this.webAcl = new EdgeWebAcl(this, 'WebAcl', {
       name: `${appName}-${envName}-edge`,
-      scope: 'CLOUDFRONT',
+      scope: WebAclScope.CLOUDFRONT,
       rateLimitPer5Min: edge.waf.rateLimitPer5Min,
       allowCidrs: edge.waf.allowCidrs,
       denyCidrs: edge.waf.denyCidrs,

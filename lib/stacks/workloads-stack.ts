@@ -61,6 +61,8 @@ export class WorkloadsStack extends PlatformStack {
   readonly manifests: Record<string, eks.KubernetesManifest> = {};
   /** The dedicated account of the smoke journey: `{"email","password"}`, generated. */
   readonly smokeAccount: secretsmanager.Secret;
+  /** The bootstrap admin: `{"email","password"}` (email from config, password generated); it grants roles. */
+  readonly adminAccount: secretsmanager.Secret;
   /** Waits for the release's smoke Job to succeed (workloads.smoke.gate); undefined when off. */
   readonly smokeGate?: eks.KubernetesObjectValue;
 
@@ -102,6 +104,18 @@ export class WorkloadsStack extends PlatformStack {
     });
     acknowledge(this.smokeAccount, { id: 'AwsSolutions-SMG4', reason: 'The password of an application-level account the smoke journey signs in with; the user service holds its hash, which Secrets Manager rotation cannot update. Rotate by deleting the smoke user and the secret value together (README).' });
 
+    this.adminAccount = new secretsmanager.Secret(this, 'AdminAccount', {
+      description: `The bootstrap admin of ${c.appName}-${c.envName}: the user service creates (or promotes) it and it grants roles`,
+      encryptionKey: secretsKey,
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ email: c.workloads.adminEmail }),
+        generateStringKey: 'password',
+        excludePunctuation: true,
+        passwordLength: 32,
+      },
+    });
+    acknowledge(this.adminAccount, { id: 'AwsSolutions-SMG4', reason: 'The password of an application-level account; the user service holds its hash, which Secrets Manager rotation cannot update. The admin changes it through the user service (README).' });
+
     const searchSecret = search.masterUserSecret;
     if (!searchSecret) throw new Error('WorkloadsStack: the OpenSearch domain has no master user secret to hand to the workloads (SearchDomain with masterUserArn?)');
     const endpoints: WorkloadEndpoints = {
@@ -115,6 +129,7 @@ export class WorkloadsStack extends PlatformStack {
       uploadsBucket: buckets.uploads.bucketName,
       jwtSigningKeySecretArn: this.jwtSigningKey.secretArn,
       smokeSecretArn: this.smokeAccount.secretArn,
+      adminSecretArn: this.adminAccount.secretArn,
     };
     const settings = workloadSettings(c, endpoints);
     // The same values for GitOps: `npm run k8s:synth -- --values <cdk deploy --outputs-file>`.
@@ -135,7 +150,7 @@ export class WorkloadsStack extends PlatformStack {
       if (uses.mysql) secrets.push(mysql.secretArn);
       if (uses.redis) secrets.push(redis.userSecret.secretArn);
       if (uses.opensearch) secrets.push(searchSecret.secretArn);
-      if (service === 'user') secrets.push(this.jwtSigningKey.secretArn);
+      if (service === 'user') secrets.push(this.jwtSigningKey.secretArn, this.adminAccount.secretArn);
       if (service === 'smoke' || service === 'loadgen') secrets.push(this.smokeAccount.secretArn);
       role.addToPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secrets }));
       if (service === 'user') {

@@ -19,6 +19,7 @@ export interface WorkloadEndpoints {
   readonly uploadsBucket: string;
   readonly jwtSigningKeySecretArn: string;
   readonly smokeSecretArn: string;
+  readonly adminSecretArn: string;
 }
 
 /** A DNS-label-safe release id from an image tag (or an asset hash): at most 40 characters. */
@@ -50,6 +51,7 @@ export function workloadSettings(config: PlatformConfig, e: WorkloadEndpoints): 
     vpcCidr,
     port: config.edge.gatewayPort,
     logLevel: w.logLevel,
+    timeouts: { serviceRequestMs: config.timeouts.serviceRequestMs, gatewayUpstreamMs: config.timeouts.gatewayUpstreamMs },
     shutdown: { ...w.shutdown, terminationGracePeriodSeconds: terminationGraceSeconds(w.shutdown) },
     registry: {
       image: w.registry.image,
@@ -83,6 +85,7 @@ export function workloadSettings(config: PlatformConfig, e: WorkloadEndpoints): 
       uploads: { bucket: e.uploadsBucket },
       jwtSigningKeySecretArn: e.jwtSigningKeySecretArn,
       smokeSecretArn: e.smokeSecretArn,
+      adminSecretArn: e.adminSecretArn,
     },
     dataPorts: DATA_PORTS,
     storageClassName: STORAGE_CLASS,
@@ -108,6 +111,7 @@ export const ENDPOINT_OUTPUTS: Record<string, (e: WorkloadEndpoints) => string> 
   UploadsBucket: (e) => e.uploadsBucket,
   JwtSigningKeySecretArn: (e) => e.jwtSigningKeySecretArn,
   SmokeSecretArn: (e) => e.smokeSecretArn,
+  AdminSecretArn: (e) => e.adminSecretArn,
 };
 
 /** Reads WorkloadEndpoints from stack outputs; throws naming every missing or empty key. */
@@ -125,5 +129,6 @@ export function endpointsFromOutputs(outputs: Record<string, unknown>, source: s
     uploadsBucket: o.UploadsBucket,
     jwtSigningKeySecretArn: o.JwtSigningKeySecretArn,
     smokeSecretArn: o.SmokeSecretArn,
+    adminSecretArn: o.AdminSecretArn,
   };
 }

@@ -8,7 +8,10 @@ ENGINES_CACHE="${ENGINES_CACHE:-$HOME/.cache/platform-engines}"
 ENV_FILE="$ENGINES_DIR/engines.env"
 # down deletes state below it: refuse a root or relative path
 [[ $ENGINES_DIR == /?* && $ENGINES_DIR != *..* ]] || { echo "ENGINES_DIR must be an absolute path, got '$ENGINES_DIR'" >&2; exit 2; }
-ALL_ENGINES=(etcd redis mysql opensearch s3)
+ALL_ENGINES=(etcd redis mysql opensearch s3 k8s)
+# `up` without names: the data engines. k8s (a Kubernetes control plane, built from source the
+# first time) only when named.
+DEFAULT_UP_ENGINES=(etcd redis mysql opensearch s3)
 # daemons such as mariadbd live in sbin, which a non-login PATH may lack
 [[ :$PATH: == *:/usr/sbin:* ]] || PATH="$PATH:/usr/sbin:/sbin"
 # so does the Go toolchain's usual home

@@ -17,9 +17,9 @@ import { SECRET_SOURCES, withSecrets } from './kit/secrets';
 import { catalogEnv, catalogRules } from './catalog/env';
 import { gatewayEnv, gatewayRules } from './gateway/env';
 import { orderTimeoutEnv, orderTimeoutRules, searchSyncEnv, searchSyncRules } from './jobs/env';
-import { orderEnv } from './order/env';
+import { orderEnv, orderRules } from './order/env';
 import { loadgenEnv, smokeEnv } from './smoke/env';
-import { userEnv } from './user/env';
+import { userEnv, userRules } from './user/env';
 
 export type { VarSpec };
 
@@ -30,9 +30,9 @@ interface Contract {
 
 const CONTRACTS: Readonly<Record<string, Contract>> = {
   gateway: { spec: withSecrets(gatewayEnv), rules: gatewayRules },
-  user: { spec: withSecrets(userEnv), rules: [] },
+  user: { spec: withSecrets(userEnv), rules: userRules },
   catalog: { spec: withSecrets(catalogEnv), rules: catalogRules },
-  order: { spec: withSecrets(orderEnv), rules: [] },
+  order: { spec: withSecrets(orderEnv), rules: orderRules },
   'order-timeout': { spec: withSecrets(orderTimeoutEnv), rules: orderTimeoutRules },
   'search-sync': { spec: withSecrets(searchSyncEnv), rules: searchSyncRules },
   smoke: { spec: withSecrets(smokeEnv), rules: [] },
@@ -75,8 +75,8 @@ function isSet(value: string | undefined): boolean {
   return value !== undefined && value.trim() !== '';
 }
 
-/** Stands for a value a secret will fill at start. */
-const FROM_SECRET = 'value-from-secret';
+/** Stands for a value a secret will fill at start (shaped like what that JSON key holds). */
+const fromSecret = (key: string): string => (key === 'email' ? 'value-from-secret@example.com' : 'value-from-secret');
 
 /**
  * The problems of `env` as the environment of `service` (empty: it would start): an unknown
@@ -99,7 +99,7 @@ export function checkServiceEnv(service: string, env: Record<string, string>): s
     for (const key of secret.required) {
       const name = secret.fills[key];
       filledBy.set(name, secret.variable);
-      if (isSet(env[secret.variable]) && !isSet(env[name])) effective[name] = FROM_SECRET;
+      if (isSet(env[secret.variable]) && !isSet(env[name])) effective[name] = fromSecret(key);
     }
   }
   const note = (name: string) => (filledBy.has(name) && !isSet(env[name]) ? `or set ${filledBy.get(name)}, which fills it` : undefined);

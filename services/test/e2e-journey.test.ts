@@ -22,10 +22,11 @@ let env: NodeJS.ProcessEnv;
 const services: Service[] = [];
 let gw: Service;
 const alias = uniqueName('e2e-products').toLowerCase();
+const admin = { email: `${uniqueName('admin')}@example.com`, password: 'admin-pass-word-1' };
 
 beforeAll(async () => {
   db = await freshDatabase('e2e');
-  env = serviceEnv(db.settings.database, { SEARCH_INDEX_ALIAS: alias, JWT_ISSUER: 'platform-user', JWT_AUDIENCE: 'platform-api' });
+  env = serviceEnv(db.settings.database, { SEARCH_INDEX_ALIAS: alias, JWT_ISSUER: 'platform-user', JWT_AUDIENCE: 'platform-api', ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password });
   for (const create of [createUserService, createCatalogService, createOrderService]) services.push(await inProcess(create, env));
   gw = await createGateway({ ...env, JWT_JWKS_URL: `${services[0].url}/.well-known/jwks.json` });
   await gw.start();
@@ -62,10 +63,15 @@ test('sign up, log in, sell, upload, search, buy, time out, resync', async () =>
   const api = (method: string, path: string, body?: unknown, token?: string) =>
     call(gw.url, method, `/api${path}`, { body, headers: token ? { authorization: `Bearer ${token}` } : {} });
 
-  expect((await api('POST', '/user/public/signup', { email, password: 'journey-pass-1', name: 'Jo' })).status).toBe(201);
+  const signup = await api('POST', '/user/public/signup', { email, password: 'journey-pass-1', name: 'Jo' });
+  expect(signup.status).toBe(201);
+  // Selling needs the writer role: the bootstrap admin grants it, the next login's token carries it.
+  const adminToken = (await eventually(async () => (await api('POST', '/user/public/login', admin)).body.token as string | undefined, 10_000));
+  expect((await api('PUT', `/user/users/${signup.body.user.id}/roles/catalog-writer`, undefined, adminToken)).status).toBe(200);
   const login = await api('POST', '/user/public/login', { email, password: 'journey-pass-1' });
   expect(login.status).toBe(200);
   expect(login.headers.get('set-cookie')).toMatch(/^sid=/);
+  expect(login.body.user.roles).toEqual(['catalog-writer']);
   const token = login.body.token as string;
   expect((await api('GET', '/user/me', undefined, token)).body.user.email).toBe(email);
   expect((await api('GET', '/order/cart')).status).toBe(401);
@@ -88,7 +94,7 @@ test('sign up, log in, sell, upload, search, buy, time out, resync', async () =>
   expect(found.stock).toBe(3);
 
   expect((await api('PUT', `/order/cart/items/${productId}`, { quantity: 2 }, token)).status).toBe(200);
-  const checkout = await api('POST', '/order/checkout', undefined, token);
+  const checkout = await call(gw.url, 'POST', '/api/order/checkout', { headers: { authorization: `Bearer ${token}`, 'idempotency-key': `journey-${productId}` } });
   expect(checkout.status).toBe(201);
   const orderId = checkout.body.order.id as number;
   expect((await api('GET', `/order/orders/${orderId}`, undefined, token)).body.order).toMatchObject({ status: 'pending', totalCents: 8400 });

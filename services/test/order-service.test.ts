@@ -7,6 +7,7 @@ import { ORDER_STREAM } from '../src/order/events';
 import { createOpenSearchClient } from '../src/data/opensearch';
 import { engineEnv, freshDatabase, stockOf, testRedis, uniqueName, type TestDatabase } from './data-engines';
 import { call, eventually, inProcess, serviceEnv } from './data-services';
+import { testTokens, type TestTokens } from './support/tokens';
 
 let db: TestDatabase;
 let catalog: Service;
@@ -15,13 +16,21 @@ let catalogName: string;
 const alias = uniqueName('orders-test-products').toLowerCase();
 const redis = testRedis();
 const userBase = 1_000_000 + Math.floor(Math.random() * 1_000_000_000);
-const as = (userId: number) => ({ 'x-user-id': String(userId) });
+let tokens: TestTokens;
+const headerCache = new Map<number, Record<string, string>>();
+const as = (userId: number) => headerCache.get(userId)!;
+/** Checkout headers: the user's token and a fresh Idempotency-Key. */
+const buy = (userId: number) => ({ ...as(userId), 'idempotency-key': `${userId}-${Math.random()}` });
 
 beforeAll(async () => {
   db = await freshDatabase('order');
   // A registry name of its own, so no other test file's catalog (another database) is discovered.
   catalogName = uniqueName('catalog').toLowerCase();
-  const env = serviceEnv(db.settings.database, { SEARCH_INDEX_ALIAS: alias, CATALOG_SERVICE: catalogName });
+  tokens = await testTokens(serviceEnv(db.settings.database));
+  for (const u of [1, ...Array.from({ length: 50 }, (_, i) => userBase + i), userBase + 100, userBase + 101, userBase + 200]) {
+    headerCache.set(u, await tokens.as(u, ['catalog-writer']));
+  }
+  const env = serviceEnv(db.settings.database, { SEARCH_INDEX_ALIAS: alias, CATALOG_SERVICE: catalogName, ...tokens.env });
   catalog = await inProcess(() => createCatalogService({ name: catalogName }), env);
   order = await inProcess(() => createOrderService(), env);
   // Checkout finds catalog through the etcd registry, as in the cluster.
@@ -48,7 +57,7 @@ test('50 concurrent checkouts on a product with 10 in stock: exactly 10 succeed,
   const users = Array.from({ length: 50 }, (_, i) => userBase + i);
   for (const u of users) expect((await call(order.url, 'PUT', `/cart/items/${productId}`, { headers: as(u), body: { quantity: 1 } })).status).toBe(200);
 
-  const results = await Promise.all(users.map((u) => call(order.url, 'POST', '/checkout', { headers: as(u) })));
+  const results = await Promise.all(users.map((u) => call(order.url, 'POST', '/checkout', { headers: buy(u) })));
   const created = results.filter((r) => r.status === 201);
   expect(created).toHaveLength(10);
   expect(results.filter((r) => r.status === 409 && r.body.error === 'out_of_stock')).toHaveLength(40);
@@ -67,10 +76,10 @@ test('50 concurrent checkouts on a product with 10 in stock: exactly 10 succeed,
 test('cart, orders and payment belong to their user', async () => {
   const productId = await product(5, 1000);
   const me = userBase + 100;
-  expect((await call(order.url, 'POST', '/checkout', { headers: as(me) })).body.error).toBe('cart_empty');
+  expect((await call(order.url, 'POST', '/checkout', { headers: buy(me) })).body.error).toBe('cart_empty');
   await call(order.url, 'PUT', `/cart/items/${productId}`, { headers: as(me), body: { quantity: 3 } });
   expect((await call(order.url, 'GET', '/cart', { headers: as(me) })).body.items).toEqual([{ productId, quantity: 3 }]);
-  const placed = await call(order.url, 'POST', '/checkout', { headers: as(me) });
+  const placed = await call(order.url, 'POST', '/checkout', { headers: buy(me) });
   expect(placed.status).toBe(201);
   const id = placed.body.order.id;
   expect((await call(order.url, 'GET', `/orders/${id}`, { headers: as(me + 1) })).status).toBe(404);
@@ -80,7 +89,7 @@ test('cart, orders and payment belong to their user', async () => {
   expect((await call(order.url, 'POST', `/orders/${id}/pay`, { headers: as(me) })).status).toBe(409);
   expect((await call(order.url, 'GET', '/cart')).status).toBe(401);
   await call(order.url, 'PUT', `/cart/items/999999999999`, { headers: as(me), body: { quantity: 1 } });
-  expect((await call(order.url, 'POST', '/checkout', { headers: as(me) })).body.error).toBe('unknown_product');
+  expect((await call(order.url, 'POST', '/checkout', { headers: buy(me) })).body.error).toBe('unknown_product');
 });
 
 test.each([
@@ -103,7 +112,7 @@ test('catalog unreachable: checkout answers a friendly 503 and the order service
   await call(order.url, 'PUT', `/cart/items/${productId}`, { headers: as(me), body: { quantity: 1 } });
   await catalog.stop();
   await eventually(async () => order.ctx.registry!.instances(catalogName).length === 0);
-  const res = await call(order.url, 'POST', '/checkout', { headers: as(me) });
+  const res = await call(order.url, 'POST', '/checkout', { headers: buy(me) });
   expect(res.status).toBe(503);
   expect(res.body).toMatchObject({ error: 'service_unavailable', message: `The ${catalogName} service is unavailable right now. Please try again in a moment.` });
   expect((await call(order.url, 'GET', '/healthz')).status).toBe(200);

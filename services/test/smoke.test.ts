@@ -26,7 +26,8 @@ let productId: number;
 
 beforeAll(async () => {
   db = await freshDatabase('smoke');
-  env = serviceEnv(db.settings.database, { SEARCH_INDEX_ALIAS: alias, JWT_ISSUER: 'platform-user', JWT_AUDIENCE: 'platform-api' });
+  const admin = { email: `${uniqueName('admin')}@example.com`, password: 'admin-pass-123' };
+  env = serviceEnv(db.settings.database, { SEARCH_INDEX_ALIAS: alias, JWT_ISSUER: 'platform-user', JWT_AUDIENCE: 'platform-api', ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password });
   services.user = await inProcess(createUserService, env);
   services.catalog = await inProcess(createCatalogService, env);
   services.order = await inProcess(createOrderService, env);
@@ -36,7 +37,10 @@ beforeAll(async () => {
   await eventually(async () => (await call(gw.url, 'GET', '/api/catalog/public/search')).status === 200, 20_000);
   // A product for the journey to find (written by a seller, as in production).
   const seller = `${uniqueName('seller')}@example.com`;
-  await call(gw.url, 'POST', '/api/user/public/signup', { body: { email: seller, password: 'seller-pass-1', name: 'Seller' } });
+  const signup = await call(gw.url, 'POST', '/api/user/public/signup', { body: { email: seller, password: 'seller-pass-1', name: 'Seller' } });
+  // Product writes need the writer role, granted by the bootstrap admin.
+  const adminToken = await eventually(async () => (await call(gw.url, 'POST', '/api/user/public/login', { body: admin })).body.token as string | undefined);
+  await call(gw.url, 'PUT', `/api/user/users/${signup.body.user.id}/roles/catalog-writer`, { headers: { authorization: `Bearer ${adminToken}` } });
   const token = (await call(gw.url, 'POST', '/api/user/public/login', { body: { email: seller, password: 'seller-pass-1' } })).body.token as string;
   const created = await call(gw.url, 'POST', '/api/catalog/products', {
     headers: { authorization: `Bearer ${token}` },

@@ -6,13 +6,17 @@ import { createUserService } from '../src/user';
 import { freshDatabase, uniqueName, type TestDatabase } from './data-engines';
 import { call, eventually, inProcess, serviceEnv, spawnService } from './data-services';
 import { deadPort } from './support/http';
+import { testTokens, type TestTokens } from './support/tokens';
 
 let db: TestDatabase;
 let svc: Service;
-const identity = (userId: number) => ({ 'x-user-id': String(userId) });
+let tokens: TestTokens;
+/** A bearer token of the service's own key (the shared test key) for `userId`. */
+const identity = (userId: number) => tokens.as(userId);
 
 beforeAll(async () => {
   db = await freshDatabase('user');
+  tokens = await testTokens(serviceEnv(db.settings.database));
   svc = await inProcess(() => createUserService(), serviceEnv(db.settings.database, { REGISTRY_ENABLED: 'false' }));
 });
 afterAll(async () => {
@@ -43,14 +47,14 @@ test('sign up, log in, read and update the profile', async () => {
   const { payload } = await jwtVerify(login.body.token, createLocalJWKSet(jwksRes.body), { issuer: 'platform-user', audience: 'platform-api' });
   expect(payload.sub).toBe(String(user.id));
 
-  const me = await call(svc.url, 'GET', '/me', { headers: identity(user.id) });
+  const me = await call(svc.url, 'GET', '/me', { headers: await identity(user.id) });
   expect(me.body.user.email).toBe(email);
   expect((await call(svc.url, 'GET', '/me')).status).toBe(401);
-  const renamed = await call(svc.url, 'PATCH', '/me', { headers: identity(user.id), body: { name: 'Grace' } });
+  const renamed = await call(svc.url, 'PATCH', '/me', { headers: await identity(user.id), body: { name: 'Grace' } });
   expect(renamed.body.user.name).toBe('Grace');
-  const badChange = await call(svc.url, 'PATCH', '/me', { headers: identity(user.id), body: { password: 'new-pass-word', currentPassword: 'nope' } });
+  const badChange = await call(svc.url, 'PATCH', '/me', { headers: await identity(user.id), body: { password: 'new-pass-word', currentPassword: 'nope' } });
   expect(badChange.status).toBe(403);
-  const change = await call(svc.url, 'PATCH', '/me', { headers: identity(user.id), body: { password: 'new-pass-word', currentPassword: password } });
+  const change = await call(svc.url, 'PATCH', '/me', { headers: await identity(user.id), body: { password: 'new-pass-word', currentPassword: password } });
   expect(change.status).toBe(200);
   expect((await call(svc.url, 'POST', '/public/login', { body: { email, password: 'new-pass-word' } })).status).toBe(200);
 });
@@ -82,9 +86,9 @@ test.each([
 test('malformed JSON and a bad profile patch are 400s', async () => {
   const bad = await call(svc.url, 'POST', '/public/login', { raw: '{"email":' });
   expect(bad.status).toBe(400);
-  const empty = await call(svc.url, 'PATCH', '/me', { headers: identity(1), body: {} });
+  const empty = await call(svc.url, 'PATCH', '/me', { headers: await identity(1), body: {} });
   expect(empty.status).toBe(400);
-  const noCurrent = await call(svc.url, 'PATCH', '/me', { headers: identity(1), body: { password: 'new-pass-word' } });
+  const noCurrent = await call(svc.url, 'PATCH', '/me', { headers: await identity(1), body: { password: 'new-pass-word' } });
   expect(noCurrent.status).toBe(400);
   expect(noCurrent.body.message).toContain('currentPassword');
 });

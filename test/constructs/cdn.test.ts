@@ -8,7 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { acknowledge, controlTower } from '../../lib/compliance';
-import { Cdn, CdnApiOriginProps, CdnProps } from '../../lib/constructs/cdn';
+import { Cdn, CdnApiOriginProps, CdnProps } from '../../lib/constructs';
 import { rulePackFindings, testApp } from '../support/synth';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };

@@ -3,8 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { DataBackup, DataBackupProps } from '../../lib/constructs/data-backup';
-import { EncryptedBackupVault, VaultLockMode } from '../../lib/constructs/encrypted-backup-vault';
+import { DataBackup, DataBackupProps, EncryptedBackupVault, VaultLockMode } from '../../lib/constructs';
 import { rulePackFindings, testApp } from '../support/synth';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };

@@ -1,10 +1,7 @@
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { AssetBuckets } from '../../lib/constructs/asset-buckets';
-import { MysqlDatabase } from '../../lib/constructs/mysql-database';
-import { RedisCluster } from '../../lib/constructs/redis-cluster';
-import { SearchDomain } from '../../lib/constructs/search-domain';
+import { AssetBuckets, MysqlDatabase, RedisCluster, RedisEngine, SearchDomain } from '../../lib/constructs';
 import { rulePackFindings, testApp } from '../support/synth';
 
 /** A bare stack with a plain VPC, as a user of one construct would have. */
@@ -66,7 +63,7 @@ describe('data constructs used alone, with their defaults', () => {
   test('a consumer app with the constructs passes both rule packs', () => {
     const fresh = bareStack();
     new MysqlDatabase(fresh.stack, 'Db', { vpc: fresh.vpc, allowFrom: [fresh.apps], removalPolicy: RemovalPolicy.DESTROY, multiAz: false });
-    new RedisCluster(fresh.stack, 'Cache', { vpc: fresh.vpc, allowFrom: [fresh.apps], engine: 'valkey' });
+    new RedisCluster(fresh.stack, 'Cache', { vpc: fresh.vpc, allowFrom: [fresh.apps], engine: RedisEngine.VALKEY });
     new AssetBuckets(fresh.stack, 'Buckets');
     // The consumer's own VPC and flow logs are its business; only the constructs are judged here.
     const findings = rulePackFindings(fresh.app).filter((f) => !f.path.startsWith('Consumer/Vpc') && !f.path.startsWith('Consumer/Custom::Vpc'));

@@ -1,6 +1,6 @@
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { EdgeWebAcl, EdgeWebAclProps } from '../../lib/constructs/edge-web-acl';
+import { EdgeWebAcl, EdgeWebAclProps, WebAclScope } from '../../lib/constructs';
 import { rulePackFindings, testApp } from '../support/synth';
 
 function build(props: EdgeWebAclProps = {}, region = 'us-east-1') {
@@ -83,7 +83,7 @@ describe('EdgeWebAcl', () => {
 
   test('clear errors for bad props', () => {
     expect(() => build({}, 'eu-west-1')).toThrow(/CLOUDFRONT-scope web ACL must be created in us-east-1/);
-    expect(() => build({ scope: 'REGIONAL' }, 'eu-west-1')).not.toThrow();
+    expect(() => build({ scope: WebAclScope.REGIONAL }, 'eu-west-1')).not.toThrow();
     expect(() => build({ denyCidrs: ['2001:db8::/32'] })).toThrow(/denyCidrs must be IPv4 CIDRs .*2001:db8::\/32/);
     expect(() => build({ rateLimitPer5Min: 5 })).toThrow(/rateLimitPer5Min must be an integer from 10/);
     expect(() => build({ name: 'bad name' })).toThrow(/name must be/);

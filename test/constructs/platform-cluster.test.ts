@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { acknowledge, controlTower } from '../../lib/compliance';
-import { CLUSTER_VERSIONS, PlatformCluster, PlatformClusterProps, TARGET_GROUP_BINDING_TAG_KEY } from '../../lib/constructs/platform-cluster';
+import { CLUSTER_VERSIONS, PlatformCluster, PlatformClusterProps, TARGET_GROUP_BINDING_TAG_KEY } from '../../lib/constructs';
 import { acknowledgementsOf, rulePackFindings, testApp } from '../support/synth';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };

@@ -4,7 +4,7 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { acknowledge, controlTower } from '../../lib/compliance';
-import { StickyLoadBalancer, StickyLoadBalancerProps } from '../../lib/constructs/sticky-load-balancer';
+import { StickyLoadBalancer, StickyLoadBalancerProps } from '../../lib/constructs';
 import { rulePackFindings, testApp } from '../support/synth';
 
 const ACCOUNT = '123456789012';

@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
-import { addRulePacks } from '../../lib/compliance';
+import { addRulePacks } from '../../lib/rule-packs';
 
 /** cdk.json's context (feature flags, defaults): tests synthesize what `cdk synth` does. */
 const CDK_JSON_CONTEXT = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')).context;

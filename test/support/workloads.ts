@@ -18,6 +18,7 @@ export function exampleEndpoints(config: PlatformConfig): WorkloadEndpoints {
     uploadsBucket: `platform-${config.envName}-uploads`,
     jwtSigningKeySecretArn: `arn:aws:secretsmanager:${r}:${acct}:secret:jwt-AbCdEf`,
     smokeSecretArn: `arn:aws:secretsmanager:${r}:${acct}:secret:smoke-AbCdEf`,
+    adminSecretArn: `arn:aws:secretsmanager:${r}:${acct}:secret:admin-AbCdEf`,
   };
 }
 

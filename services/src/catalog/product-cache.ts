@@ -1,13 +1,16 @@
 /**
  * Cache-aside for product reads in Redis Cluster, plus view counters and the hot-products
  * leaderboard. Keys of one product share the hash tag `{<id>}` so they live on one slot.
- * Writers delete the cached entry after the MySQL write; the TTL bounds any race left over.
+ * Every stock or product change invalidates the entry (src/data/product-cache.ts: catalog writes,
+ * checkouts and cancellations through the outbox); a fill that raced a change is dropped.
+ * With Redis unavailable, reads go to MySQL directly.
  */
+import { isRedisUnavailable } from '../data/dependencies';
+import { fillProductEntry, invalidateProducts, readProductEntry } from '../data/product-cache';
 import type { RedisClient } from '../data/redis-lock';
 import type { Product } from './products-store';
 
 export const HOT_PRODUCTS_KEY = 'catalog:hot-products';
-const cacheKey = (id: number) => `catalog:product:{${id}}`;
 const viewsKey = (id: number) => `catalog:product:{${id}}:views`;
 
 export class ProductCache {
@@ -16,17 +19,26 @@ export class ProductCache {
     readonly ttlSeconds = 300,
   ) {}
 
-  /** Cached product, or load it (and cache it); undefined if it does not exist. */
-  async get(id: number, load: (id: number) => Promise<Product | undefined>): Promise<{ product?: Product; hit: boolean }> {
-    const cached = await this.redis.get(cacheKey(id));
-    if (cached) return { product: JSON.parse(cached) as Product, hit: true };
+  /**
+   * Cached product, or load it (and cache it unless it changed meanwhile); undefined if it does
+   * not exist. `cache` says where it came from: 'bypass' when Redis could not be used.
+   */
+  async get(id: number, load: (id: number) => Promise<Product | undefined>): Promise<{ product?: Product; cache: 'hit' | 'miss' | 'bypass' }> {
+    let seen: { entry: string | null; generation: string };
+    try {
+      seen = await readProductEntry(this.redis, id);
+    } catch (err) {
+      if (!isRedisUnavailable(err)) throw err;
+      return { product: await load(id), cache: 'bypass' };
+    }
+    if (seen.entry) return { product: JSON.parse(seen.entry) as Product, cache: 'hit' };
     const product = await load(id);
-    if (product) await this.redis.set(cacheKey(id), JSON.stringify(product), 'EX', this.ttlSeconds);
-    return { product, hit: false };
+    if (product) await fillProductEntry(this.redis, id, seen.generation, JSON.stringify(product), this.ttlSeconds).catch(() => false);
+    return { product, cache: 'miss' };
   }
 
   async invalidate(id: number): Promise<void> {
-    await this.redis.del(cacheKey(id));
+    await invalidateProducts(this.redis, [id]);
   }
 
   /** Counts a view: the product's counter and its leaderboard score; returns the view count. */

@@ -5,7 +5,7 @@
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { createRedisCluster, loadConfig, type Cluster, type ServiceContext } from '../kit';
+import { DEPENDENCY_UNAVAILABLE_HEADER, createRedisCluster, loadConfig, type Cluster, type ServiceContext } from '../kit';
 import { BreakerOpenError, NoInstanceError, ServiceHttpError, FailureStatusError } from '../kit';
 import { createMysqlPool, mysqlSettingsFromEnv, type Pool } from './mysql';
 import { createOpenSearchClient } from './opensearch';
@@ -31,31 +31,56 @@ export interface MysqlHandle {
 }
 
 /**
- * A pool, with migrations applied in the background: a service whose database is down at start
- * still starts (not ready, answering 503) and migrates as soon as the database is back.
+ * A pool whose every wait (taking a connection, connecting, each statement) is bounded by the
+ * service's budgets, with migrations applied in the background: a service whose database is down
+ * at start still starts, answers 503 on the routes that need MySQL and serves the others, and
+ * migrates as soon as the database is back. MySQL is reported in /readyz but is not critical:
+ * an outage, shared by every instance, must not pull them all from the registry.
  */
 export function connectMysql(ctx: ServiceContext, source: NodeJS.ProcessEnv = process.env): MysqlHandle {
   const settings = mysqlSettingsFromEnv(source);
-  const pool = createMysqlPool(settings);
+  const b = ctx.budgets;
+  // Migrations wait on a named lock and run DDL: they get a pool of their own, unbounded.
+  const migrations = createMysqlPool({ ...settings, poolSize: 1 }, { connectMs: b.mysqlConnectMs });
+  const pool = createMysqlPool(settings, { connectMs: b.mysqlConnectMs, acquireMs: b.mysqlAcquireMs, queryMs: b.mysqlQueryMs });
   const task = startupTask(ctx, 'mysql migrations', async () => {
-    const ran = await ensureSchema(pool, settings);
+    const ran = await ensureSchema(migrations, settings);
     if (ran.length) ctx.log.info({ versions: ran }, 'schema migrated');
   });
-  ctx.health.addCheck('mysql', async () => {
-    if (!task.done()) throw new Error('schema not migrated yet');
-    await pool.query('SELECT 1');
+  void task.finished.then(() => migrations.end().catch(() => undefined));
+  // Critical, and about this instance only: not ready while its first migration is still running
+  // (a new pod of a rolling deploy takes no traffic before its schema is there). If the migration
+  // cannot run because MySQL is unreachable, the instance serves what needs no MySQL meanwhile.
+  ctx.health.addCheck('schema', () => {
+    if (task.done()) return true;
+    const err = task.lastError();
+    if (err !== undefined && unavailableDependency(err) === 'database') return true;
+    throw new Error(err === undefined ? 'migrating' : 'migration failed; retrying');
   });
+  ctx.health.addCheck(
+    'mysql',
+    async () => {
+      if (!task.done()) throw new Error('schema not migrated yet');
+      await pool.query('SELECT 1');
+    },
+    { critical: false },
+  );
   ctx.shutdown.onClose('mysql', async () => {
     task.stop();
-    await pool.end();
+    await Promise.allSettled([pool.end(), migrations.end()]);
   });
   return { pool, migrated: task.finished, isMigrated: task.done };
 }
 
 /** Runs `work` until it succeeds (backoff up to 5 s), in the background, until shutdown. */
-function startupTask(ctx: ServiceContext, name: string, work: () => Promise<void>): { done: () => boolean; stop: () => void; finished: Promise<void> } {
+function startupTask(
+  ctx: ServiceContext,
+  name: string,
+  work: () => Promise<void>,
+): { done: () => boolean; lastError: () => unknown; stop: () => void; finished: Promise<void> } {
   let done = false;
   let stopped = false;
+  let lastError: unknown;
   const finished = (async () => {
     for (let attempt = 1; !stopped; attempt++) {
       try {
@@ -63,12 +88,13 @@ function startupTask(ctx: ServiceContext, name: string, work: () => Promise<void
         done = true;
         return;
       } catch (err) {
+        lastError = err;
         ctx.log.warn({ err: (err as Error).message, attempt }, `${name} failed; retrying`);
         await new Promise((r) => setTimeout(r, Math.min(500 * attempt, 5000)).unref());
       }
     }
   })();
-  return { done: () => done, stop: () => (stopped = true), finished };
+  return { done: () => done, lastError: () => lastError, stop: () => (stopped = true), finished };
 }
 
 export interface SearchHandle {
@@ -96,56 +122,136 @@ export function connectUploads(ctx: ServiceContext, source: NodeJS.ProcessEnv = 
 }
 
 export function connectRedis(ctx: ServiceContext): Cluster {
+  const wait = ctx.budgets.redisWaitMs;
   const redis = createRedisCluster({
     nodes: ctx.config.REDIS_CLUSTER_NODES,
     tls: ctx.config.REDIS_TLS,
     username: ctx.config.REDIS_USERNAME,
     password: ctx.config.REDIS_PASSWORD,
-    // Long enough to ride through most of a failover, inside the 4 s bound below.
-    commandTimeoutMs: 3000,
-    // An auto-pipelined batch that meets a MOVED after a failover hands the error to the caller
-    // instead of following it; business writes (locks, carts, stream acks) must not see that.
-    clusterOptions: { enableAutoPipelining: false },
+    // A sent command's own bound, inside the bound on the whole wait below.
+    commandTimeoutMs: Math.max(100, wait - 250),
+    clusterOptions: {
+      // An auto-pipelined batch that meets a MOVED after a failover hands the error to the caller
+      // instead of following it; business writes (locks, carts, stream acks) must not see that.
+      enableAutoPipelining: false,
+      // While a failover settles, nodes disagree on who owns a slot: follow MOVED with a pause
+      // instead of spending every redirection in a few milliseconds.
+      retryDelayOnMoved: 100,
+    },
   });
   redis.on('error', (err) => ctx.log.warn({ err: err.message }, 'redis error'));
+  // Reported, not critical: routes that need Redis answer their own 503 while it is down.
   ctx.health.addCheck('redis', async () => {
     await redis.ping();
-  });
+  }, { critical: false });
   ctx.shutdown.onClose('redis', () => redis.quit().catch(() => redis.disconnect()));
-  return boundedRedis(redis, REDIS_WAIT_MS);
+  return boundedRedis(redis, wait);
 }
 
-/** Longest a request waits on Redis: rides through a failover (~2-4 s), not through an outage. */
-export const REDIS_WAIT_MS = 4000;
-
-export class RedisWaitError extends Error {
-  constructor(command: string, ms: number) {
-    super(`Redis did not answer ${command} within ${ms} ms`);
-    this.name = 'RedisWaitError';
+/** A Redis wait that ran out of its bound, or a Redis error that says the cluster is not serving (a failover, an outage). */
+export class RedisUnavailableError extends Error {
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'RedisUnavailableError';
   }
 }
 
+/** ioredis errors that mean "not serving right now" (cluster state, connections), not a bad command. */
+const REDIS_UNAVAILABLE = /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN|LOADING|READONLY|MASTERDOWN|NOREPLICAS|BUSY)\b|Too many Cluster redirections|Connection is closed|Command timed out|Failed to refresh slots cache|None of startup nodes|Cluster isn't ready|Stream isn't writeable|max retries|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH/;
+
+/** True when `err` (from ioredis) says the cluster is unavailable rather than the command wrong. */
+export function isRedisUnavailable(err: unknown): boolean {
+  const e = err as { name?: string; message?: string } | undefined;
+  if (!e) return false;
+  return e.name === 'RedisUnavailableError' || e.name === 'ClusterAllFailedError' || e.name === 'MaxRetriesPerRequestError' || REDIS_UNAVAILABLE.test(e.message ?? '');
+}
+
 /**
- * The client with every command bounded to `ms`. ioredis queues commands while the cluster is
- * (re)connecting, which carries them through a failover, but its command timeout starts only once
- * a command is sent: with every node down a queued command would wait forever.
+ * The client with every command bounded to `ms`, and every "cluster not serving" error turned
+ * into a {@link RedisUnavailableError} (a 503 with Retry-After, never a 500). ioredis queues
+ * commands while the cluster is (re)connecting, which carries them through a failover, but its
+ * command timeout starts only once a command is sent: with every node down a queued command would
+ * wait forever.
  */
 export function boundedRedis<T extends Cluster>(redis: T, ms: number): T {
+  const bound = (out: Promise<unknown>, what: string): Promise<unknown> => {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RedisUnavailableError(`Redis did not answer ${what} within ${ms} ms`)), ms);
+    });
+    return Promise.race([out, limit])
+      .catch((err: unknown) => {
+        throw asRedisError(err);
+      })
+      .finally(() => clearTimeout(timer));
+  };
   return new Proxy(redis, {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]) => {
         const out: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
+        if (prop === 'pipeline' || prop === 'multi') {
+          // A batch's exec is bounded like a single command.
+          const batch = out as { exec: (...a: unknown[]) => Promise<unknown> };
+          const exec = batch.exec.bind(batch);
+          batch.exec = (...a: unknown[]) => bound(exec(...a), `${String(prop)}.exec`);
+          return batch;
+        }
         if (!(out instanceof Promise)) return out;
-        let timer: NodeJS.Timeout | undefined;
-        const limit = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new RedisWaitError(String(prop), ms)), ms);
-        });
-        return Promise.race([out, limit]).finally(() => clearTimeout(timer));
+        return bound(out, String(prop));
       };
     },
   });
+}
+
+/** `err` as a {@link RedisUnavailableError} when it says the cluster is not serving; otherwise as it is. */
+export function asRedisError(err: unknown): unknown {
+  if (isRedisUnavailable(err) && !(err instanceof RedisUnavailableError)) return new RedisUnavailableError(`Redis unavailable: ${(err as Error).message}`, err);
+  return err;
+}
+
+/** How long a write waits for a replica to have it before it is acknowledged anyway, ms. */
+export const REPLICA_WAIT_MS = 100;
+
+/**
+ * Runs `write` (commands on `key`, with the client's own handling of redirections), then
+ * `WAIT 1` on the master that owns `key`: the write is acknowledged once a replica has it, so a
+ * failover right after (the replica promoted) keeps it. Redis replication is asynchronous
+ * otherwise, and a cart item acknowledged, or a cart emptied by a checkout, just before its
+ * master died would be gone (or back). Best effort by design: with no replica answering within
+ * `waitMs` (the master's replica is the one that died), or WAIT failing, the write is
+ * acknowledged anyway: slower, never blocked, never failed by it.
+ */
+export async function replicated<T>(redis: Cluster, key: string, write: () => Promise<T>, waitMs = REPLICA_WAIT_MS): Promise<T> {
+  const result = await write();
+  const nodeKey = redis.slots?.[keySlot(key)]?.[0];
+  const master = nodeKey ? redis.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === nodeKey) : undefined;
+  if (master) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      master.wait(1, waitMs).catch(() => 0),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, waitMs + 200);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  }
+  return result;
+}
+
+/** The Redis Cluster hash slot of `key` (CRC16/XMODEM of the key, or of its `{hash tag}`). */
+export function keySlot(key: string): number {
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) key = key.slice(open + 1, close);
+  }
+  let crc = 0;
+  for (const byte of Buffer.from(key)) {
+    crc ^= byte << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % 16384;
 }
 
 const NETWORK_CODES = new Set([
@@ -165,7 +271,9 @@ export function unavailableDependency(err: unknown): string | undefined {
   const name = e.name ?? '';
   const message = e.message ?? '';
   if (name === 'ConnectionError' || name === 'TimeoutError' || name === 'NoLivingConnectionsError') return 'search';
-  if (name === 'RedisWaitError' || name === 'ClusterAllFailedError' || name === 'MaxRetriesPerRequestError' || /Command timed out|Connection is closed|CLUSTERDOWN|Cluster isn't ready|None of startup nodes/.test(message)) {
+  // Redis errors come wrapped by boundedRedis; the network codes below are then MySQL's or S3's.
+  if (name === 'RedisUnavailableError' || name === 'ClusterAllFailedError' || name === 'MaxRetriesPerRequestError'
+    || /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN|LOADING|READONLY|MASTERDOWN)\b|Too many Cluster redirections|Command timed out|Connection is closed|Cluster isn't ready|None of startup nodes/.test(message)) {
     return 'redis';
   }
   if (e.code && NETWORK_CODES.has(e.code)) {
@@ -200,6 +308,8 @@ export async function withDependencyErrors(app: FastifyInstance, ctx: ServiceCon
       void reply
         .code(503)
         .header('retry-after', '2')
+        // The gateway passes this answer on as it is: another instance shares the dependency.
+        .header(DEPENDENCY_UNAVAILABLE_HEADER, dep.replace(/[^a-z0-9 -]/gi, ''))
         .send({
           error: 'service_unavailable',
           message: `The ${dep} is unavailable right now. Please try again in a moment.`,

@@ -34,7 +34,17 @@ export function mysqlSettingsFromEnv(source: NodeJS.ProcessEnv = process.env): M
   };
 }
 
-export function createMysqlPool(s: MysqlSettings): Pool {
+/** Bounds of a pool's waits, ms (a service's come from its request budget: `ctx.budgets`). */
+export interface MysqlBounds {
+  /** Opening a connection, handshake included. @default 3000 */
+  readonly connectMs?: number;
+  /** Waiting for a free connection of the pool. @default unbounded */
+  readonly acquireMs?: number;
+  /** One statement (and START TRANSACTION / COMMIT / ROLLBACK). @default unbounded */
+  readonly queryMs?: number;
+}
+
+export function createMysqlPool(s: MysqlSettings, bounds: MysqlBounds = {}): Pool {
   const pool = mysql.createPool({
     host: s.host,
     port: s.port,
@@ -43,7 +53,7 @@ export function createMysqlPool(s: MysqlSettings): Pool {
     database: s.database,
     connectionLimit: s.poolSize,
     // Fail fast when the database is unreachable so callers can answer 503 instead of hanging.
-    connectTimeout: 3000,
+    connectTimeout: bounds.connectMs ?? 3000,
     waitForConnections: true,
     queueLimit: 500,
     enableKeepAlive: true,
@@ -57,7 +67,87 @@ export function createMysqlPool(s: MysqlSettings): Pool {
   pool.pool.on('connection', (conn) => {
     conn.query("SET time_zone = '+00:00'");
   });
-  return pool;
+  return bounds.acquireMs || bounds.queryMs ? boundedPool(pool, bounds) : pool;
+}
+
+/** A wait on MySQL that ran out of its bound (the database is frozen, or far too slow). */
+export class MysqlTimeoutError extends Error {
+  readonly code = 'PROTOCOL_SEQUENCE_TIMEOUT';
+  readonly fatal = true;
+  constructor(what: string, ms: number) {
+    super(`MySQL did not ${what} within ${ms} ms`);
+    this.name = 'MysqlTimeoutError';
+  }
+}
+
+async function within<T>(work: Promise<T>, ms: number | undefined, what: string, onTimeout: () => void): Promise<T> {
+  if (!ms) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new MysqlTimeoutError(what, ms));
+    }, ms);
+  });
+  try {
+    return await Promise.race([work, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The pool with every wait bounded: taking a connection (`acquireMs`), and each statement on it
+ * (`queryMs`; transaction statements included). A statement that runs out of time destroys its
+ * connection (its answer may still come and would be read as the next one's), so a frozen
+ * database costs each request one bounded wait and a fast 503, and the pool heals when it thaws.
+ */
+export function boundedPool(pool: Pool, bounds: MysqlBounds): Pool {
+  const { acquireMs, queryMs } = bounds;
+  const acquire = async (): Promise<PoolConnection> => {
+    let late = false;
+    const pending = pool.getConnection();
+    pending.then((c) => late && c.release(), () => undefined);
+    return boundedConnection(await within(pending, acquireMs, 'hand out a connection', () => (late = true)));
+  };
+  const boundedConnection = (conn: PoolConnection): PoolConnection => {
+    const bound = (run: () => Promise<unknown>) => within(run(), queryMs, 'answer a statement', () => conn.destroy());
+    return new Proxy(conn, {
+      get(target, prop, receiver) {
+        switch (prop) {
+          case 'query':
+          case 'execute':
+            return (...args: unknown[]) => bound(() => (target[prop] as (...a: unknown[]) => Promise<unknown>)(...args));
+          case 'beginTransaction':
+            return () => bound(() => target.query('START TRANSACTION'));
+          case 'commit':
+            return () => bound(() => target.query('COMMIT'));
+          case 'rollback':
+            return () => bound(() => target.query('ROLLBACK'));
+          default: {
+            const value: unknown = Reflect.get(target, prop, receiver);
+            return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+          }
+        }
+      },
+    });
+  };
+  const onPool = (method: 'query' | 'execute') => async (...args: unknown[]) => {
+    const conn = await acquire();
+    try {
+      return await (conn[method] as (...a: unknown[]) => Promise<unknown>)(...args);
+    } finally {
+      conn.release();
+    }
+  };
+  return new Proxy(pool, {
+    get(target, prop, receiver) {
+      if (prop === 'getConnection') return acquire;
+      if (prop === 'query' || prop === 'execute') return onPool(prop);
+      const value: unknown = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 /** Creates the database when missing (local runs and tests; in AWS the stack creates it). */

@@ -4,9 +4,15 @@
  * dies in between, `relayOutbox` (run by the order-timeout job every minute) publishes it later,
  * so a committed order is never left unannounced. Publishing is at least once; consumers are
  * idempotent (search-sync writes versioned documents).
+ *
+ * Order events change stock: publishing one first drops the product cache entries of its items
+ * (data/product-cache.ts), so the product page shows the new stock at once, and a publish that
+ * failed leaves both the event and the invalidation to the relay.
  */
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import { ORDER_STREAM, productIdsOf } from '../order/events';
 import type { Pool, PoolConnection } from './mysql';
+import { invalidateProducts } from './product-cache';
 import type { RedisClient } from './redis-lock';
 import { publishEvent } from './streams';
 
@@ -28,7 +34,9 @@ export async function publishOutbox(pool: Pool, redis: RedisClient, ids: readonl
   );
   let published = 0;
   for (const r of rows) {
-    await publishEvent(redis, r.stream, r.type, JSON.parse(r.payload));
+    const data: unknown = JSON.parse(r.payload);
+    if (r.stream === ORDER_STREAM) await invalidateProducts(redis, productIdsOf(data));
+    await publishEvent(redis, r.stream, r.type, data);
     await pool.execute('UPDATE event_outbox SET published_at = NOW(3) WHERE id = ? AND published_at IS NULL', [r.id]);
     published++;
   }

@@ -1,7 +1,8 @@
 /**
- * The platform schema. One database; each table is owned by one service (users: user; products,
- * stock: catalog; orders, order_items: order). Order writes stock only through the conditional
- * reservation UPDATE in order/stock.ts, so stock can never go below zero.
+ * The platform schema. One database; each table is owned by one service (users, user_roles: user;
+ * products, stock: catalog; orders, order_items, checkout_requests: order). Order writes stock
+ * only through the conditional reservation UPDATE in order/orders-store.ts, so stock can never go
+ * below zero.
  */
 import { ensureDatabase, migrate, type Migration, type MysqlSettings, type Pool } from './mysql';
 
@@ -86,6 +87,37 @@ export const migrations: readonly Migration[] = [
          created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
          published_at TIMESTAMP(3) NULL,
          KEY ix_outbox_pending (published_at, created_at)
+       ) ENGINE=InnoDB`,
+    ],
+  },
+  {
+    version: 5,
+    name: 'checkout idempotency keys',
+    statements: [
+      // One row per (user, Idempotency-Key), written in the order's transaction before anything
+      // else: a second checkout with the same key waits on this row and then finds the order.
+      `CREATE TABLE IF NOT EXISTS checkout_requests (
+         user_id BIGINT UNSIGNED NOT NULL,
+         idempotency_key VARCHAR(255) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+         request_hash CHAR(64) CHARACTER SET ascii NOT NULL,
+         order_id BIGINT UNSIGNED NULL,
+         created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+         PRIMARY KEY (user_id, idempotency_key),
+         KEY ix_checkout_requests_created (created_at)
+       ) ENGINE=InnoDB`,
+    ],
+  },
+  {
+    version: 6,
+    name: 'user roles',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS user_roles (
+         user_id BIGINT UNSIGNED NOT NULL,
+         role VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+         granted_by BIGINT UNSIGNED NULL,
+         granted_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+         PRIMARY KEY (user_id, role),
+         CONSTRAINT fk_user_roles_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
        ) ENGINE=InnoDB`,
     ],
   },

@@ -2,7 +2,7 @@ import cors from '@fastify/cors';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   BreakerOpenError, Counter, Gauge, Histogram, LATENCY_BUCKETS, NoInstanceError, REQUEST_ID_HEADER,
-  createRedisCluster, createService, identityHeaders, isReservedHeader, loadConfig, loadKitConfig,
+  createRedisCluster, createService, identityHeaders, isReservedHeader, loadConfig, loadKitConfig, neverReached,
   type Identity, type Service, type ServiceDefinition,
 } from '../kit';
 import { AuthError, JwtVerifier } from './auth';
@@ -53,7 +53,7 @@ export async function createGateway(source: NodeJS.ProcessEnv = process.env, ext
     jwksUrl: config.JWT_JWKS_URL,
     publicKey: config.JWT_PUBLIC_KEY,
     issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE.length ? config.JWT_AUDIENCE : undefined,
+    audience: config.JWT_AUDIENCE,
     algorithms: config.JWT_ALGORITHMS,
   });
 
@@ -61,6 +61,8 @@ export async function createGateway(source: NodeJS.ProcessEnv = process.env, ext
     name: config.GATEWAY_NAME,
     config: kit,
     watchConfig: true,
+    // CLIENT_TIMEOUT_MS bounds each request's upstream call as a whole (the kit's client deadline).
+    requestBudget: false,
     fastify: { trustProxy: parseTrustProxy(config.TRUST_PROXY) },
     client: {
       breaker: {
@@ -231,7 +233,7 @@ export async function createGateway(source: NodeJS.ProcessEnv = process.env, ext
         if (ipVerdict !== 'allow') return reject(req, reply, 403, 'forbidden', 'Requests from your address are not allowed');
 
         const target = resolve(s, pathname);
-        if (!target) return reject(req, reply, 404, 'not_found', `No API route for ${pathname}`);
+        if (!target) return reject(req, reply, 404, 'not_found', 'No API route for this path');
         req.accessLog = { route: target.route, service: target.service };
 
         let identity: Identity | undefined;
@@ -330,7 +332,12 @@ export async function createGateway(source: NodeJS.ProcessEnv = process.env, ext
           reply.header('retry-after', retryAfter);
           return reject(req, reply, 503, 'service_unavailable', `The ${service} service is temporarily unavailable. Please retry in a few seconds.`, { service, retryAfter });
         }
-        if (err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT' || err.code === 'UND_ERR_CONNECT_TIMEOUT') {
+        if (neverReached(err)) {
+          // Every instance tried refused or could not be connected to: nothing was sent anywhere.
+          reply.header('retry-after', 1);
+          return reject(req, reply, 503, 'service_unavailable', `The ${service} service is temporarily unavailable. Please retry in a few seconds.`, { service, retryAfter: 1 });
+        }
+        if (err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT') {
           return reject(req, reply, 504, 'upstream_timeout', `The ${service} service did not answer in time.`, { service });
         }
         req.log.warn({ err: err.message, service }, 'upstream request failed');

@@ -7,8 +7,10 @@ export const gatewaySpec = {
   RATE_LIMIT_KEY_PREFIX: env.string({ default: 'rl' }),
   JWT_JWKS_URL: env.optional(),
   JWT_PUBLIC_KEY: env.optional(),
-  JWT_ISSUER: env.optional(),
-  JWT_AUDIENCE: env.list({ default: [] }),
+  /** Expected `iss`: by default what the user service issues (its JWT_ISSUER). */
+  JWT_ISSUER: env.string({ default: 'platform-user' }),
+  /** Accepted `aud` values: by default what the user service issues (its JWT_AUDIENCE). */
+  JWT_AUDIENCE: env.list({ default: ['platform-api'] }),
   JWT_ALGORITHMS: env.list({ default: ['RS256', 'ES256', 'EdDSA'] }),
   RATE_LIMIT_ENABLED: env.bool({ default: true }),
   RATE_LIMIT_FAIL_MODE: env.oneOf(['open', 'closed'] as const, { default: 'open' }),

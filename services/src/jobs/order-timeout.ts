@@ -11,7 +11,7 @@ import { orderTimeoutEnv, orderTimeoutRules, orderTimeoutSpec, shardRule } from 
 import { runJob } from './runtime';
 import type { Pool } from '../data/mysql';
 import { publishOutbox, relayOutbox, pruneOutbox } from '../data/outbox';
-import { cancelPendingOrder, expiredPendingOrderIds } from '../order/orders-store';
+import { cancelPendingOrder, expiredPendingOrderIds, pruneCheckoutRequests } from '../order/orders-store';
 
 export interface Shard {
   index: number;
@@ -58,6 +58,7 @@ export async function runOrderTimeout(opts: {
   if (opts.redis && opts.shard.index === 0) {
     result.relayed = await relayOutbox(opts.pool, opts.redis);
     await pruneOutbox(opts.pool);
+    await pruneCheckoutRequests(opts.pool);
   }
   return result;
 }

@@ -163,6 +163,64 @@ export function loadConfig<S extends Specs>(
 export const LOCAL_ETCD_ENDPOINTS = ['http://127.0.0.1:23791', 'http://127.0.0.1:23792', 'http://127.0.0.1:23793'];
 export const LOCAL_REDIS_NODES = ['127.0.0.1:27001', '127.0.0.1:27002', '127.0.0.1:27003'];
 
+/**
+ * The timeout chain, outermost first. Each layer answers before the layer around it gives up, so
+ * a client always gets the innermost layer's own answer (a service's 503 with Retry-After, which
+ * says the request may be retried) and never an ambiguous timeout of a layer further out:
+ *
+ *   CloudFront origin response timeout  > ALB idle timeout  (lib/, both above the gateway's)
+ *   > the gateway's upstream deadline: CLIENT_TIMEOUT_MS of the gateway, one request's upstream
+ *     call with its retries (default {@link DEFAULT_BUDGETS}.gatewayUpstreamMs)
+ *   > a service's answer to one request: REQUEST_BUDGET_MS (default serviceRequestMs); past it the
+ *     kit answers 503 itself
+ *   > each wait inside a request, derived from REQUEST_BUDGET_MS by {@link budgets}: Redis, MySQL
+ *     (pool acquire, connect, each query), a lock, a call to another service. A dependency that
+ *     does not answer within its share is that route's 503.
+ *
+ * The defaults live here and nowhere else; test/kit/budgets.unit.test.ts checks that they nest.
+ */
+export const DEFAULT_BUDGETS = {
+  /** The gateway's bound on one request's upstream call, retries included. */
+  gatewayUpstreamMs: 5000,
+  /** A service's bound on answering one request. */
+  serviceRequestMs: 4000,
+} as const;
+
+/** The waits inside one request of a service, each a share of its REQUEST_BUDGET_MS. */
+export interface Budgets {
+  /** REQUEST_BUDGET_MS: the service answers within it (503 at worst). */
+  readonly requestMs: number;
+  /** One Redis command, a failover ridden through included (3/4). */
+  readonly redisWaitMs: number;
+  /** Waiting for a free MySQL connection of the pool (1/4). */
+  readonly mysqlAcquireMs: number;
+  /** Opening a MySQL connection, handshake included (1/4). */
+  readonly mysqlConnectMs: number;
+  /** One MySQL statement (1/2). */
+  readonly mysqlQueryMs: number;
+  /** Default wait for a lock (1/2). */
+  readonly lockWaitMs: number;
+  /** One call to another service, all its attempts (3/8). */
+  readonly callMs: number;
+  /** One readiness check (1/4). */
+  readonly readinessCheckMs: number;
+}
+
+/** The waits of a service whose REQUEST_BUDGET_MS is `requestMs`. */
+export function budgets(requestMs: number): Budgets {
+  const share = (n: number, d: number) => Math.max(1, Math.floor((requestMs * n) / d));
+  return {
+    requestMs,
+    redisWaitMs: share(3, 4),
+    mysqlAcquireMs: share(1, 4),
+    mysqlConnectMs: share(1, 4),
+    mysqlQueryMs: share(1, 2),
+    lockWaitMs: share(1, 2),
+    callMs: share(3, 8),
+    readinessCheckMs: share(1, 4),
+  };
+}
+
 /** Variables every service reads (see services/README.md). Extend with a service's own spec. */
 export const kitSpec = {
   PORT: env.int({ default: 8080, min: 0, max: 65535 }),
@@ -186,10 +244,24 @@ export const kitSpec = {
   REDIS_USERNAME: env.optional(),
   REDIS_PASSWORD: env.optional(),
   BALANCER: env.oneOf(['round-robin', 'weighted', 'least-outstanding'] as const, { default: 'round-robin' }),
-  CLIENT_TIMEOUT_MS: env.int({ default: 5000, min: 1 }),
+  /**
+   * Per attempt of a call to another service; in the gateway also the bound on one request's whole
+   * upstream call (retries included). A service's own calls are bounded by its REQUEST_BUDGET_MS too.
+   */
+  CLIENT_TIMEOUT_MS: env.int({ default: DEFAULT_BUDGETS.gatewayUpstreamMs, min: 1 }),
   CLIENT_RETRIES: env.int({ default: 2, min: 0, max: 10 }),
   BODY_LIMIT_BYTES: env.int({ default: 1_048_576, min: 1 }),
-  /** How often readiness is checked to leave / rejoin the registry, ms (0: register once at start). */
+  /**
+   * A service answers every request within this, a 503 with Retry-After at worst; every wait inside
+   * a request is a share of it ({@link budgets}). Keep it below the gateway's CLIENT_TIMEOUT_MS.
+   * Not applied by the gateway itself (its CLIENT_TIMEOUT_MS bounds its upstream calls).
+   */
+  REQUEST_BUDGET_MS: env.int({ default: DEFAULT_BUDGETS.serviceRequestMs, min: 100, max: 600_000 }),
+  /**
+   * How often an instance re-runs its readiness checks to leave the registry while a critical one
+   * fails and rejoin when they pass again, ms (0: register once at start). Dependencies that only
+   * some routes need (MySQL, Redis) are not critical: those routes answer their own 503 instead.
+   */
   READINESS_POLL_MS: env.int({ default: 5000, min: 0 }),
   /** After the lease is revoked, time for watchers (gateways) to drop this instance, ms. */
   SHUTDOWN_GRACE_MS: env.int({ default: 1000, min: 0 }),
@@ -199,6 +271,29 @@ export const kitSpec = {
 
 /** The parsed {@link kitSpec}, ADVERTISE_HOST resolved. */
 export type KitConfig = Omit<Parsed<typeof kitSpec>, 'ADVERTISE_HOST'> & { readonly ADVERTISE_HOST: string };
+
+/**
+ * How a service verifies the bearer token the gateway forwards (every service but the gateway and
+ * the user service, which have their own): the keys, and the issuer and audience the user service
+ * issues with. Default keys: the JWKS that instances of JWT_KEYS_SERVICE publish in the registry.
+ */
+export const tokenSpec = {
+  /** Expected `iss`: the user service's JWT_ISSUER. */
+  JWT_ISSUER: env.string({ default: 'platform-user' }),
+  /** Accepted `aud` values: the user service's JWT_AUDIENCE. */
+  JWT_AUDIENCE: env.list({ default: ['platform-api'] }),
+  /** Keys from this JWKS URL instead of the registry. */
+  JWT_JWKS_URL: env.optional(),
+  /** Or this public key (PEM SPKI or JWK JSON). */
+  JWT_PUBLIC_KEY: env.optional(),
+  /** Registry name of the service whose instances publish the JWKS. */
+  JWT_KEYS_SERVICE: env.string({ default: 'user', pattern: /^[a-z0-9_-]+$/ }),
+};
+
+/** At most one explicit key source for {@link tokenSpec}. */
+export const tokenKeyRule = envRule(tokenSpec, (c) =>
+  c.JWT_JWKS_URL && c.JWT_PUBLIC_KEY ? ['JWT_JWKS_URL and JWT_PUBLIC_KEY: set at most one (unset: the keys the user service publishes in the registry)'] : [],
+);
 
 /** Reads the kit variables. Throws {@link ConfigError} naming every bad one. */
 export function loadKitConfig(source: NodeJS.ProcessEnv = process.env): KitConfig {

@@ -2,7 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 /**
  * Headers the gateway sets after verifying a JWT. The gateway deletes any incoming header of these
- * names (and any other `x-user-*` / `x-auth-*`) first, so a service behind it can trust them.
+ * names (and any other `x-user-*` / `x-auth-*`) first; a service created with `tokens` does the same
+ * and sets them again from the bearer token it verifies itself, so it trusts no caller's assertion.
  */
 export const IDENTITY_HEADERS = {
   /** JWT `sub`. */
@@ -56,12 +57,13 @@ export function identityHeaders(identity: Identity): Record<string, string> {
 }
 
 /**
- * Headers to pass on when a service calls another one on behalf of a request: the request id and
- * the identity, so the callee logs the same id and authorizes the same user.
+ * Headers to pass on when a service calls another one on behalf of a request: the request id, the
+ * identity and the bearer token it came from (a service that verifies tokens takes the identity
+ * from the token alone), so the callee logs the same id and authorizes the same user.
  */
 export function propagatedHeaders(headers: IncomingHttpHeaders): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const name of [REQUEST_ID_HEADER, ...Object.values(IDENTITY_HEADERS)]) {
+  for (const name of [REQUEST_ID_HEADER, 'authorization', ...Object.values(IDENTITY_HEADERS)]) {
     const v = one(headers[name]);
     if (v) out[name] = v;
   }

@@ -25,8 +25,14 @@
  */
 
 /** Environment config: typed, validated, one error naming every bad variable. */
-export { ConfigError, env, loadConfig, loadKitConfig, kitSpec, LOCAL_ETCD_ENDPOINTS, LOCAL_REDIS_NODES } from './config';
-export type { KitConfig, VarSpec, Parsed } from './config';
+export {
+  ConfigError, DEFAULT_BUDGETS, budgets, env, loadConfig, loadKitConfig, kitSpec, tokenKeyRule, tokenSpec, LOCAL_ETCD_ENDPOINTS, LOCAL_REDIS_NODES,
+} from './config';
+export type { Budgets, KitConfig, VarSpec, Parsed } from './config';
+
+/** Bearer token verification (the gateway's, and every service's own check of the forwarded token). */
+export { AuthError, JWKS_METADATA_FIELD, JwtVerifier, KeysUnavailableError, publishedKeys, tokenVerifier } from './jwt';
+export type { AuthFailure, JwtSettings, KeyDirectory, TokenConfig, TokenVerifier } from './jwt';
 
 /** Secrets at start: `*_SECRET_ARN` variables fill the plain ones from AWS Secrets Manager (src/main.ts). */
 export { SECRET_ARN_PATTERN, SECRET_SOURCES, SecretError, loadSecrets, readSecretString, secretArn, secretsSpec, withSecrets } from './secrets';
@@ -49,7 +55,9 @@ export { RegistryClient, REGISTRY_ROOT, SERVICES_PREFIX, CONFIG_PREFIX, instance
 export type { ServiceInstance, RegistryOptions } from './registry';
 
 /** Calls other services by name: balancing, timeouts, retries, per-instance breakers, fallback. */
-export { ServiceClient, NoInstanceError, BreakerOpenError, FailureStatusError, ServiceHttpError } from './service-client';
+export {
+  DEPENDENCY_UNAVAILABLE_HEADER, IDEMPOTENCY_KEY_HEADER, ServiceClient, NoInstanceError, BreakerOpenError, FailureStatusError, ServiceHttpError, neverReached,
+} from './service-client';
 export type {
   AttemptEvent, BalancerKind, BreakerSettings, Discovery, Fallback, ServiceClientOptions, ServiceRequest, ServiceResponse,
 } from './service-client';
@@ -69,5 +77,5 @@ export {
 export type { Identity } from './identity';
 
 /** The HTTP service bootstrap. */
-export { createService } from './service';
+export { createService, errorBody } from './service';
 export type { Service, ServiceContext, ServiceDefinition } from './service';

@@ -44,6 +44,12 @@ export const SECRET_SOURCES: readonly SecretSource[] = [
     required: ['email', 'password'],
   },
   {
+    variable: 'ADMIN_SECRET_ARN',
+    madeBy: 'the bootstrap admin account of the user service: {"email","password"} (see services/README.md, Roles)',
+    fills: { email: 'ADMIN_EMAIL', password: 'ADMIN_PASSWORD' },
+    required: ['email', 'password'],
+  },
+  {
     variable: 'OPENSEARCH_SECRET_ARN',
     madeBy: 'OpenSearch internal master user secret (lib/constructs/search-domain.ts): {"username","password"}',
     fills: { username: 'OPENSEARCH_USERNAME', password: 'OPENSEARCH_PASSWORD' },

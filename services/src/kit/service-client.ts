@@ -9,6 +9,16 @@ export interface Discovery {
   instances(service: string): ServiceInstance[];
 }
 
+/**
+ * Set by a service on a 503 that says one of its dependencies (database, Redis, ...) is down, not
+ * the instance: the answer goes to the caller as it is, is not retried on another instance (they
+ * share the dependency) and does not count against the instance's breaker.
+ */
+export const DEPENDENCY_UNAVAILABLE_HEADER = 'x-dependency-unavailable';
+
+/** A request carrying this header may be retried like a PUT: the service answers a repeat with the first result. */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+
 /** How an instance is picked among the healthy ones. */
 export type BalancerKind = 'round-robin' | 'weighted' | 'least-outstanding';
 
@@ -35,10 +45,16 @@ export interface ServiceRequest {
   readonly body?: Buffer | string;
   /** JSON body: serialized, with `content-type: application/json`. */
   readonly json?: unknown;
-  /** May be retried on another instance. @default true for GET, HEAD, OPTIONS, PUT, DELETE */
+  /**
+   * May be retried on another instance after a timeout or a failure status. @default true for GET,
+   * HEAD, OPTIONS, PUT, DELETE and any request with an `Idempotency-Key` header. Whatever this
+   * says, a request that never reached an instance (connection refused) is retried on another.
+   */
   readonly idempotent?: boolean;
   /** Per-attempt timeout to response headers (and between body chunks), ms. @default client's */
   readonly timeoutMs?: number;
+  /** Bound on the whole call, all attempts, ms. @default client's */
+  readonly deadlineMs?: number;
   /** Abort the whole call (all attempts). */
   readonly signal?: AbortSignal;
 }
@@ -64,6 +80,13 @@ export interface ServiceClientOptions {
   readonly balancer?: BalancerKind;
   /** Per-attempt timeout, ms. @default 5000 */
   readonly timeoutMs?: number;
+  /** Bound on one call, all its attempts, ms: no attempt starts or runs past it. @default none */
+  readonly deadlineMs?: number;
+  /**
+   * An instance that refused a connection is left out of the picks for this long, ms (passive
+   * ejection: a dead instance stops costing requests before its registry lease expires). @default 10000
+   */
+  readonly ejectMs?: number;
   /** Extra attempts, each on another instance, for idempotent requests. @default 2 */
   readonly retries?: number;
   /** Statuses that count as instance failures: breaker failure, and retried when idempotent. @default [500, 502, 503, 504] */
@@ -84,7 +107,7 @@ export interface ServiceClientOptions {
 export interface AttemptEvent {
   readonly service: string;
   readonly instance: ServiceInstance;
-  /** 'ok', a failure status as 'status_503', 'timeout', 'connect' or 'error', or 'breaker_open'. */
+  /** 'ok', a failure status as 'status_503', 'timeout', 'connect' (refused or reset) or 'error', or 'breaker_open'. */
   readonly outcome: string;
   readonly durationMs: number;
 }
@@ -97,7 +120,7 @@ export class NoInstanceError extends Error {
   }
 }
 
-/** Every instance of the service has an open breaker: the call was not attempted. */
+/** Every instance of the service has an open breaker (or was ejected): the call was not attempted. */
 export class BreakerOpenError extends Error {
   constructor(readonly service: string) {
     super(`circuit open for every instance of service "${service}"`);
@@ -139,25 +162,51 @@ interface Target {
   inflight: number;
   weightCurrent: number;
   lastUsed: number;
+  /** Not picked before this time (epoch ms): it refused a connection. */
+  ejectedUntil: number;
+}
+
+/** No response headers within the attempt's time (undici's own code, so callers see one kind). */
+class HeadersTimeoutError extends Error {
+  readonly code = 'UND_ERR_HEADERS_TIMEOUT';
+  constructor(ms: number) {
+    super(`no response headers within ${ms} ms`);
+    this.name = 'HeadersTimeoutError';
+  }
+}
+
+/** Errors of a connection that was never established: the request did not reach the instance. */
+const NOT_REACHED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** True when `err` says the request never reached the instance (safe to send elsewhere, whatever the method). */
+export function neverReached(err: unknown): boolean {
+  const code = (err as { code?: string } | undefined)?.code;
+  return typeof code === 'string' && NOT_REACHED.has(code);
 }
 
 /**
  * Calls other services by name, the way Ribbon + Feign do: picks a healthy instance from the
  * discovery table (round-robin, smooth weighted, or least outstanding requests), keeps a keep-alive
- * undici pool and an opossum breaker per instance, times attempts out, retries idempotent requests
- * on another instance, and calls a fallback when everything failed.
+ * undici pool and an opossum breaker per instance, times attempts out (and the whole call, with
+ * `deadlineMs`), retries idempotent requests on another instance, sends a request that never
+ * reached an instance (connection refused) to another one whatever its method and ejects the
+ * instance that refused, and calls a fallback when everything failed.
  */
 export class ServiceClient {
   private readonly targets = new Map<string, Target>();
   private readonly byInstance = new WeakMap<ServiceInstance, Target>();
   private readonly rr = new Map<string, number>();
   private readonly timeoutMs: number;
+  private readonly deadlineMs: number | undefined;
+  private readonly ejectMs: number;
   private readonly retries: number;
   private readonly failureStatuses: ReadonlySet<number>;
   private readonly pruneTimer: NodeJS.Timeout;
 
   constructor(private readonly options: ServiceClientOptions) {
     this.timeoutMs = options.timeoutMs ?? 5000;
+    this.deadlineMs = options.deadlineMs;
+    this.ejectMs = options.ejectMs ?? 10_000;
     this.retries = options.retries ?? 2;
     this.failureStatuses = new Set(options.failureStatuses ?? [500, 502, 503, 504]);
     this.pruneTimer = setInterval(() => this.prune(), 30_000).unref();
@@ -171,34 +220,43 @@ export class ServiceClient {
    */
   async request(service: string, request: ServiceRequest): Promise<ServiceResponse> {
     const method = (request.method ?? 'GET').toUpperCase();
-    const idempotent = request.idempotent ?? IDEMPOTENT.has(method);
-    const maxAttempts = idempotent ? 1 + this.retries : 1;
+    const idempotent = request.idempotent ?? (IDEMPOTENT.has(method) || hasHeader(request.headers, IDEMPOTENCY_KEY_HEADER));
+    const maxAttempts = 1 + this.retries;
+    const deadlineMs = request.deadlineMs ?? this.deadlineMs;
+    const deadline = deadlineMs === undefined ? Infinity : performance.now() + deadlineMs;
     const tried = new Set<string>();
     let lastError: Error | undefined;
-    // A failing answer is kept until another instance is there to retry on: if none is, it is the answer.
+    // A failing answer is kept until another attempt answers: if none does, it is the answer.
     let lastFailure: FailureStatusError | undefined;
+    const dropFailure = async () => {
+      const f = lastFailure;
+      lastFailure = undefined;
+      await f?.response.body.dump().catch(() => undefined);
+    };
     let attempts = 0;
     while (attempts < maxAttempts) {
+      const remaining = deadline - performance.now();
+      if (attempts > 0 && remaining < 1) break;
       const instance = this.pick(service, tried);
       if (!instance) {
         lastError ??= this.options.discovery.instances(service).length === 0 ? new NoInstanceError(service) : new BreakerOpenError(service);
         break;
       }
-      if (lastFailure) {
-        await lastFailure.response.body.dump().catch(() => undefined);
-        lastFailure = undefined;
-      }
       tried.add(instance.id);
       attempts += 1;
       try {
-        return await this.attempt(service, instance, method, request, attempts);
+        const timeout = Math.max(1, Math.min(request.timeoutMs ?? this.timeoutMs, remaining));
+        const response = await this.attempt(service, instance, method, request, attempts, timeout);
+        await dropFailure();
+        return response;
       } catch (err) {
         lastError = err as Error;
-        const retry = idempotent && attempts < maxAttempts && !request.signal?.aborted;
         if (err instanceof FailureStatusError) {
-          if (!retry) return err.response;
+          await dropFailure();
           lastFailure = err;
         }
+        // Sent nowhere yet: any method goes to another instance. Otherwise only an idempotent one.
+        const retry = (idempotent || neverReached(err)) && !request.signal?.aborted;
         if (!retry) break;
       }
     }
@@ -250,9 +308,14 @@ export class ServiceClient {
   }
 
   private pick(service: string, tried: ReadonlySet<string>): ServiceInstance | undefined {
+    const now = Date.now();
     const candidates = this.options.discovery
       .instances(service)
-      .filter((i) => !tried.has(i.id) && admits(this.target(i).breaker));
+      .filter((i) => {
+        if (tried.has(i.id)) return false;
+        const t = this.target(i);
+        return t.ejectedUntil <= now && admits(t.breaker);
+      });
     if (candidates.length === 0) return undefined;
     if (candidates.length === 1) return candidates[0];
     switch (this.options.balancer ?? 'round-robin') {
@@ -327,7 +390,7 @@ export class ServiceClient {
         keepAliveTimeout: 30_000,
         connect: { timeout: Math.min(this.timeoutMs, 2000) },
       });
-      t = { key, origin, pool, breaker, inflight: 0, weightCurrent: 0, lastUsed: Date.now() };
+      t = { key, origin, pool, breaker, inflight: 0, weightCurrent: 0, lastUsed: Date.now(), ejectedUntil: 0 };
       this.targets.set(key, t);
     }
     t.lastUsed = Date.now();
@@ -341,6 +404,7 @@ export class ServiceClient {
     method: string,
     request: ServiceRequest,
     attempts: number,
+    timeout: number,
   ): Promise<ServiceResponse> {
     const t = this.target(instance);
     const started = performance.now();
@@ -352,7 +416,6 @@ export class ServiceClient {
     }
     const headers = outgoingHeaders(request);
     const body = request.json !== undefined ? JSON.stringify(request.json) : request.body;
-    const timeout = request.timeoutMs ?? this.timeoutMs;
     t.inflight += 1;
     let released = false;
     const release = (): void => {
@@ -363,25 +426,55 @@ export class ServiceClient {
     };
     try {
       const res = await t.breaker.fire(async () => {
-        const r = await t.pool.request({
-          method: method as Dispatcher.HttpMethod,
-          path: request.path,
-          headers,
-          body,
-          headersTimeout: timeout,
-          bodyTimeout: timeout,
-          signal: request.signal,
-        });
+        // undici's own headers timeout ticks at about 1 s granularity: the wait for the answer's
+        // headers gets a precise timer of its own (budgets nest by a second or less).
+        const waiting = new AbortController();
+        const onCallerAbort = () => waiting.abort(request.signal!.reason);
+        request.signal?.addEventListener('abort', onCallerAbort, { once: true });
+        let timedOut = false;
+        const timer = setTimeout(() => {
+          timedOut = true;
+          waiting.abort(new HeadersTimeoutError(timeout));
+        }, timeout);
+        let r: Dispatcher.ResponseData;
+        try {
+          r = await t.pool.request({
+            method: method as Dispatcher.HttpMethod,
+            path: request.path,
+            headers,
+            body,
+            headersTimeout: timeout + 1000,
+            bodyTimeout: timeout,
+            signal: waiting.signal,
+          });
+        } catch (err) {
+          if (timedOut) throw new HeadersTimeoutError(timeout);
+          throw err;
+        } finally {
+          clearTimeout(timer);
+          request.signal?.removeEventListener('abort', onCallerAbort);
+        }
+        if (request.signal) {
+          // Once the headers are in, only the caller's own signal may still cut the body short.
+          const body = r.body;
+          const cut = () => body.destroy(request.signal!.reason as Error);
+          request.signal.addEventListener('abort', cut, { once: true });
+          body.once('close', () => request.signal!.removeEventListener('abort', cut));
+        }
         const response: ServiceResponse = { statusCode: r.statusCode, headers: r.headers, body: r.body, instance, attempts };
         // The body emits close once read to the end, destroyed, or dumped.
         r.body.once('close', release);
-        if (this.failureStatuses.has(r.statusCode)) throw new FailureStatusError(response);
+        if (this.failureStatuses.has(r.statusCode) && r.headers[DEPENDENCY_UNAVAILABLE_HEADER] === undefined) throw new FailureStatusError(response);
         return response;
       });
       report('ok');
       return res;
     } catch (err) {
       if (!(err instanceof FailureStatusError)) release();
+      if (neverReached(err) && t.ejectedUntil <= Date.now()) {
+        t.ejectedUntil = Date.now() + this.ejectMs;
+        this.options.logger?.warn({ target: t.key, err: (err as Error & { code?: string }).code, ms: this.ejectMs }, 'instance refused a connection: ejected');
+      }
       const outcome = classify(err as Error);
       report(outcome);
       if (outcome === 'breaker_open') throw new BreakerOpenError(service);
@@ -405,6 +498,12 @@ export class ServiceClient {
 /** Closed, or half-open with its single probe not yet sent (opossum rejects everything else). */
 function admits(breaker: { readonly closed: boolean; readonly pendingClose: boolean }): boolean {
   return breaker.closed || breaker.pendingClose;
+}
+
+function hasHeader(headers: ServiceRequest['headers'], name: string): boolean {
+  if (!headers) return false;
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined && k.toLowerCase() === name) return true;
+  return false;
 }
 
 function targetKey(instance: ServiceInstance): string {
@@ -432,6 +531,8 @@ function classify(err: Error & { code?: string }): string {
     case 'UND_ERR_CONNECT_TIMEOUT':
       return 'timeout';
     case 'ECONNREFUSED':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
     case 'ECONNRESET':
     case 'UND_ERR_SOCKET':
     case 'EPIPE':

@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Socket } from 'node:net';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
-import { loadKitConfig, type KitConfig } from './config';
+import { budgets as budgetsOf, loadKitConfig, type Budgets, type KitConfig } from './config';
 import { Health, type ReadinessCheck } from './health';
-import { REQUEST_ID_HEADER, readIdentity } from './identity';
+import { REQUEST_ID_HEADER, identityHeaders, isReservedHeader, readIdentity } from './identity';
+import { KeysUnavailableError, type TokenVerifier } from './jwt';
 import { createLogger } from './logger';
 import { createMetrics, type HttpMetrics } from './metrics';
 import { RegistryClient, type ServiceInstance } from './registry';
-import { ServiceClient, type ServiceClientOptions } from './service-client';
+import { DEPENDENCY_UNAVAILABLE_HEADER, ServiceClient, type ServiceClientOptions } from './service-client';
 import { GracefulShutdown } from './shutdown';
 
 declare module 'fastify' {
@@ -24,6 +26,8 @@ export interface ServiceContext {
   /** This instance's id (INSTANCE_ID, or host-pid-random). */
   readonly instanceId: string;
   readonly config: KitConfig;
+  /** The waits inside one request (shares of REQUEST_BUDGET_MS); see `budgets` in config.ts. */
+  readonly budgets: Budgets;
   readonly log: Logger;
   readonly metrics: HttpMetrics;
   readonly health: Health;
@@ -57,6 +61,19 @@ export interface ServiceDefinition {
   readonly metadata?: Record<string, string>;
   /** Log destination (tests). @default stdout */
   readonly logDestination?: import('pino').DestinationStream;
+  /**
+   * Answer every request within REQUEST_BUDGET_MS (a 503 with Retry-After past it) and bound calls
+   * to other services by its share. The gateway turns it off: its CLIENT_TIMEOUT_MS bounds it.
+   * @default true
+   */
+  readonly requestBudget?: boolean;
+  /**
+   * Verifies the bearer token of every request and sets the identity headers from it alone: any
+   * `x-user-*` / `x-auth-*` header a caller sent is dropped first, so an instance reached directly
+   * trusts no asserted identity. Without it the identity headers are trusted as they come (the
+   * gateway, which sets them, and the echo test service). @default none
+   */
+  readonly tokens?: (ctx: ServiceContext) => TokenVerifier | Promise<TokenVerifier>;
 }
 
 /** A created service: start it, stop it, or reach into its parts. */
@@ -75,15 +92,44 @@ export interface Service {
   readonly inflight: number;
 }
 
-/** fastify's client-error codes, as the stable names clients see in `error`. */
-const CLIENT_ERROR_CODES: Record<string, string> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed_json',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_content_length',
-  FST_ERR_VALIDATION: 'invalid_request',
+/** fastify's client-error codes, as the stable names and messages clients see (never fastify's text, which may echo input). */
+const FRAMEWORK_ERRORS: Record<string, [error: string, message: string]> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: ['malformed_json', 'The request body is not valid JSON'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ['malformed_json', 'The request body is empty but says it is JSON'],
+  FST_ERR_CTP_BODY_TOO_LARGE: ['body_too_large', 'The request body is too large'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ['unsupported_media_type', 'This content type is not accepted'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['bad_content_length', 'The content-length does not match the body'],
+  FST_ERR_BAD_URL: ['bad_request', 'The request path is not a valid URL'],
+  FST_ERR_MAX_PARAM_LENGTH: ['uri_too_long', 'A segment of the request path is too long'],
+  FST_ERR_HANDLER_TIMEOUT: ['service_unavailable', 'The service could not answer in time. Please try again in a moment.'],
 };
+
+/** Answers by status, for errors that carry no stable name of their own. */
+const STATUS_ERRORS: Record<number, [error: string, message: string]> = {
+  400: ['bad_request', 'The request is not valid'],
+  404: ['not_found', 'Not found'],
+  405: ['method_not_allowed', 'This method is not allowed here'],
+  406: ['not_acceptable', 'No acceptable representation'],
+  408: ['request_timeout', 'The request did not arrive in time'],
+  413: ['body_too_large', 'The request body is too large'],
+  414: ['uri_too_long', 'The request path is too long'],
+  415: ['unsupported_media_type', 'This content type is not accepted'],
+  431: ['headers_too_large', 'The request headers are too large'],
+  503: ['service_unavailable', 'The service is temporarily unavailable. Please try again in a moment.'],
+};
+
+/** The platform's error body for `err`: `{ error, message }` with a stable name and nothing echoed from the request. */
+export function errorBody(err: FastifyError | (Error & { statusCode?: number; code?: string; validation?: unknown })): { status: number; error: string; message: string } {
+  const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+  const known = err.code ? FRAMEWORK_ERRORS[err.code] : undefined;
+  if (known) return { status, error: known[0], message: known[1] };
+  if (err.code === 'FST_ERR_VALIDATION' || (err as { validation?: unknown }).validation) return { status, error: 'invalid_request', message: err.message };
+  if (status >= 500 && status !== 503) return { status, error: 'internal_error', message: 'Internal error' };
+  const generic = STATUS_ERRORS[status] ?? (status >= 500 ? STATUS_ERRORS[503] : STATUS_ERRORS[400]);
+  // fastify's own codes and messages stay inside; an error the code threw on purpose keeps its own.
+  if (!err.code || err.code.startsWith('FST_') || err.code.startsWith('ERR_') || status >= 500) return { status, error: generic[0], message: generic[1] };
+  return { status, error: err.code, message: err.message };
+}
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -98,14 +144,18 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
   const instanceId = config.INSTANCE_ID ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const log = createLogger({ service: def.name, instance: instanceId, level: config.LOG_LEVEL, destination: def.logDestination });
   const metrics = createMetrics({ service: def.name });
-  const health = new Health();
+  const budgeted = def.requestBudget !== false;
+  const budgets = budgetsOf(config.REQUEST_BUDGET_MS);
+  const health = new Health(budgets.readinessCheckMs);
   const registry = config.REGISTRY_ENABLED
     ? new RegistryClient({ endpoints: config.ETCD_ENDPOINTS, ttlSeconds: config.REGISTRY_TTL_SECONDS, root: config.REGISTRY_ROOT, logger: log })
     : undefined;
   const client = new ServiceClient({
     discovery: registry ?? { instances: () => [] },
     balancer: config.BALANCER,
-    timeoutMs: config.CLIENT_TIMEOUT_MS,
+    // A service's calls fit in its request budget; the gateway's upstream call is bounded as a whole.
+    timeoutMs: budgeted ? Math.min(config.CLIENT_TIMEOUT_MS, budgets.callMs) : config.CLIENT_TIMEOUT_MS,
+    deadlineMs: budgeted ? budgets.callMs : config.CLIENT_TIMEOUT_MS,
     retries: config.CLIENT_RETRIES,
     logger: log,
     ...def.client,
@@ -123,8 +173,35 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
     bodyLimit: config.BODY_LIMIT_BYTES,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    ...(budgeted ? { handlerTimeout: budgets.requestMs } : {}),
+    // Errors the router raises before any hook (bad URL encoding, an over-long path parameter).
+    frameworkErrors: (err, req, reply) => {
+      void sendError(req, reply, err);
+    },
+    // What the HTTP parser refuses never becomes a request: answered on the socket, same shape.
+    clientErrorHandler(err: Error & { code?: string }, socket: Socket) {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const [error, message] = STATUS_ERRORS[status];
+      const requestId = randomUUID();
+      const body = JSON.stringify({ error, message, requestId });
+      if (socket.writable) {
+        socket.write(
+          `HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : status === 408 ? 'Request Timeout' : 'Request Header Fields Too Large'}\r\n` +
+            `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${REQUEST_ID_HEADER}: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+        );
+      }
+      socket.destroy();
+    },
     ...def.fastify,
   });
+
+  function sendError(req: FastifyRequest, reply: FastifyReply, err: FastifyError): FastifyReply {
+    const { status, error, message } = errorBody(err);
+    if (status >= 500 && error === 'internal_error') req.log.error({ err }, 'request failed');
+    if (status === 503) reply.header('retry-after', '1');
+    return reply.code(status).header(REQUEST_ID_HEADER, req.id).send({ error, message, requestId: req.id });
+  }
 
   app.decorateRequest('accessLog', null);
   let inflight = 0;
@@ -179,16 +256,11 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
     done();
   });
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
-    if (status >= 500) req.log.error({ err }, 'request failed');
-    void reply.code(status).send({
-      error: status >= 500 ? 'internal_error' : (CLIENT_ERROR_CODES[err.code] ?? err.code ?? 'bad_request'),
-      message: status >= 500 ? 'Internal error' : err.message,
-      requestId: req.id,
-    });
+    if (err.code === 'FST_ERR_HANDLER_TIMEOUT') req.log.warn({ route: req.routeOptions.url }, 'request budget exhausted: answered 503');
+    void sendError(req, reply, err);
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ error: 'not_found', message: `No route for ${req.method} ${req.url.split('?')[0]}`, requestId: req.id });
+    void reply.code(404).send({ error: 'not_found', message: `No route for ${req.method} on this path`, requestId: req.id });
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -205,10 +277,32 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
   if (registry) health.addCheck('etcd', () => registry.ping(), { critical: false });
   for (const [name, check] of Object.entries(def.checks ?? {})) health.addCheck(name, check);
 
-  const ctx: ServiceContext = { name: def.name, instanceId, config, log, metrics, health, registry, client, shutdown };
+  const ctx: ServiceContext = { name: def.name, instanceId, config, budgets, log, metrics, health, registry, client, shutdown };
   if (registry) {
     await registry.discover();
     if (def.watchConfig) await registry.watchConfig(def.name);
+  }
+  if (def.tokens) {
+    const verifier = await def.tokens(ctx);
+    app.addHook('onRequest', async (req, reply) => {
+      for (const name of Object.keys(req.headers)) if (isReservedHeader(name)) delete req.headers[name];
+      const authorization = req.headers.authorization;
+      if (!authorization) return;
+      try {
+        Object.assign(req.headers, identityHeaders(await verifier.verify(authorization)));
+      } catch (err) {
+        // A token that does not verify is no identity (protected routes answer 401). Keys that
+        // cannot be had are not the caller's fault: a 503 where an identity may be needed.
+        if (err instanceof KeysUnavailableError && !req.url.startsWith('/public/')) {
+          req.log.warn({ err: err.message }, 'no key to verify the token with');
+          return reply
+            .code(503)
+            .header('retry-after', '2')
+            .header(DEPENDENCY_UNAVAILABLE_HEADER, 'keys')
+            .send({ error: 'service_unavailable', message: 'Sign-in cannot be checked right now. Please try again in a moment.', requestId: req.id });
+        }
+      }
+    });
   }
   await def.routes(app, ctx);
 

@@ -15,6 +15,26 @@ export class OutOfStockError extends Error {
   }
 }
 
+/** The checkout's Idempotency-Key was used before (committed by another request). */
+export class DuplicateCheckoutError extends Error {
+  constructor() {
+    super('this idempotency key was used for a checkout already');
+    this.name = 'DuplicateCheckoutError';
+  }
+}
+
+/** What a checkout under an Idempotency-Key left: its request's fingerprint and its order. */
+export interface CheckoutRequest {
+  readonly requestHash: string;
+  readonly orderId: number | null;
+}
+
+/** A checkout's Idempotency-Key and the fingerprint of its request. */
+export interface CheckoutKey {
+  readonly key: string;
+  readonly hash: string;
+}
+
 export interface OrderLine {
   productId: number;
   quantity: number;
@@ -59,13 +79,24 @@ export function normalizeLines(lines: readonly OrderLine[]): OrderLine[] {
 /**
  * Reserves the stock and writes the order and its `order.created` outbox event in one
  * transaction; `eventId` is the outbox row to publish after commit (see data/outbox.ts).
+ * With a `checkout` key, the key is claimed first in the same transaction: a concurrent checkout
+ * under the same key waits for this one, then fails with {@link DuplicateCheckoutError} (and
+ * reads the order with {@link findCheckoutRequest}); if this one rolls back, the other goes on.
  */
-export async function placeOrder(pool: Pool, userId: number, lines: readonly OrderLine[]): Promise<Order & { eventId: number }> {
+export async function placeOrder(pool: Pool, userId: number, lines: readonly OrderLine[], checkout?: CheckoutKey): Promise<Order & { eventId: number }> {
   const items = normalizeLines(lines);
   if (items.length === 0) throw new Error('an order needs at least one line');
   const totalCents = items.reduce((sum, l) => sum + l.quantity * l.priceCents, 0);
   return withDeadlockRetry(() =>
     inTransaction(pool, async (conn) => {
+      if (checkout) {
+        try {
+          await conn.execute('INSERT INTO checkout_requests (user_id, idempotency_key, request_hash) VALUES (?, ?, ?)', [userId, checkout.key, checkout.hash]);
+        } catch (err) {
+          if ((err as { code?: string }).code === 'ER_DUP_ENTRY') throw new DuplicateCheckoutError();
+          throw err;
+        }
+      }
       for (const l of items) {
         const [res] = await conn.execute<ResultSetHeader>(
           'UPDATE stock SET quantity = quantity - ?, version = version + 1 WHERE product_id = ? AND quantity >= ?',
@@ -86,6 +117,9 @@ export async function placeOrder(pool: Pool, userId: number, lines: readonly Ord
         userId,
         items: items.map((l) => ({ productId: l.productId, quantity: l.quantity })),
       });
+      if (checkout) {
+        await conn.execute('UPDATE checkout_requests SET order_id = ? WHERE user_id = ? AND idempotency_key = ?', [orderId, userId, checkout.key]);
+      }
       return { id: orderId, userId, status: 'pending' as const, totalCents, createdAt: new Date().toISOString(), items, eventId };
     }),
   );
@@ -118,6 +152,22 @@ export async function cancelPendingOrder(pool: Pool, orderId: number): Promise<{
       return { items, eventId };
     }),
   );
+}
+
+/** The checkout a user made under `key`, if any. */
+export async function findCheckoutRequest(pool: Pool, userId: number, key: string): Promise<CheckoutRequest | undefined> {
+  const [rows] = await pool.execute<RowDataPacket[]>(
+    'SELECT request_hash, order_id FROM checkout_requests WHERE user_id = ? AND idempotency_key = ?',
+    [userId, key],
+  );
+  const r = rows[0];
+  return r ? { requestHash: String(r.request_hash), orderId: r.order_id === null ? null : Number(r.order_id) } : undefined;
+}
+
+/** Forgets Idempotency-Keys older than `days` (a repeat that late is a new checkout). */
+export async function pruneCheckoutRequests(pool: Pool, days = 7): Promise<number> {
+  const [res] = await pool.execute<ResultSetHeader>('DELETE FROM checkout_requests WHERE created_at < NOW(3) - INTERVAL ? DAY LIMIT 10000', [days]);
+  return res.affectedRows;
 }
 
 /** Marks a pending order paid; false if it was not pending (already paid, or cancelled). */

@@ -50,10 +50,10 @@ export async function runJourney(s: JourneySettings, fetchImpl: typeof fetch = f
   const steps: StepResult[] = [];
   let token = '';
 
-  const call = async (method: string, path: string, body?: unknown, expect: number[] = [200]): Promise<Answer> => {
+  const call = async (method: string, path: string, body?: unknown, expect: number[] = [200], extra: Record<string, string> = {}): Promise<Answer> => {
     const res = await fetchImpl(new URL(path, s.baseUrl), {
       method,
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(s.stepBudgetMs * 2),
     });
@@ -127,7 +127,8 @@ export async function runJourney(s: JourneySettings, fetchImpl: typeof fetch = f
     ['checkout', async () => {
       if (!s.checkout) return { skipped: 'checkout is off in this environment' };
       if (productId === undefined) return { skipped: 'no product to buy' };
-      return { status: (await call('POST', '/api/order/checkout', undefined, [201, 409])).status };
+      // Checkout takes an Idempotency-Key (one per checkout; a retry would resend the same one).
+      return { status: (await call('POST', '/api/order/checkout', undefined, [201, 409], { 'idempotency-key': crypto.randomUUID() })).status };
     }],
     ['cart-clear', async () => ({ status: (await call('DELETE', '/api/order/cart', undefined, [204])).status })],
   ];

@@ -4,12 +4,15 @@
  * its SHA-256, so a leaked Redis snapshot holds no usable session ids. TTL slides on use.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { RedisClient } from '../data/redis-lock';
+import { replicated } from '../data/dependencies';
+import type { Cluster } from '../kit';
 
 export interface Session {
   userId: string;
   email: string;
   createdAt: string;
+  /** The roles at login: what a token refreshed while MySQL is unreachable carries. */
+  roles?: string[];
 }
 
 export const SESSION_COOKIE = 'sid';
@@ -18,14 +21,16 @@ const keyOf = (sid: string) => `session:${createHash('sha256').update(sid).diges
 
 export class SessionStore {
   constructor(
-    private readonly redis: RedisClient,
+    private readonly redis: Cluster,
     readonly ttlSeconds = 86_400,
   ) {}
 
-  async create(userId: string, email: string): Promise<string> {
+  async create(userId: string, email: string, roles: string[] = []): Promise<string> {
     const sid = randomBytes(32).toString('base64url');
-    const session: Session = { userId, email, createdAt: new Date().toISOString() };
-    await this.redis.set(keyOf(sid), JSON.stringify(session), 'EX', this.ttlSeconds);
+    const session: Session = { userId, email, createdAt: new Date().toISOString(), roles };
+    // On a replica before the login answers: a failover right after does not log the user out.
+    const key = keyOf(sid);
+    await replicated(this.redis, key, () => this.redis.set(key, JSON.stringify(session), 'EX', this.ttlSeconds));
     return sid;
   }
 

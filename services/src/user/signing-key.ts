@@ -112,6 +112,8 @@ export interface TokenClaims {
   sub: string;
   email: string;
   sid?: string;
+  /** The user's roles (src/user/users-store.ts); always in the token, empty for none. */
+  roles?: readonly string[];
 }
 
 export async function issueToken(
@@ -119,7 +121,7 @@ export async function issueToken(
   claims: TokenClaims,
   opts: { issuer: string; audience: string; ttlSeconds: number },
 ): Promise<string> {
-  return new SignJWT({ email: claims.email, ...(claims.sid ? { sid: claims.sid } : {}) })
+  return new SignJWT({ email: claims.email, roles: [...(claims.roles ?? [])], ...(claims.sid ? { sid: claims.sid } : {}) })
     .setProtectedHeader({ alg: JWT_ALG, kid: key.kid, typ: 'JWT' })
     .setSubject(claims.sub)
     .setIssuer(opts.issuer)

@@ -1,4 +1,4 @@
-/** Users in MySQL (the user service owns the table). */
+/** Users and their roles in MySQL (the user service owns both tables). */
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import type { Pool } from '../data/mysql';
 
@@ -26,6 +26,34 @@ function toUser(r: RowDataPacket): UserWithHash {
 
 export function publicUser(u: User): User {
   return { id: u.id, email: u.email, name: u.name, createdAt: u.createdAt };
+}
+
+/** A role name: lowercase, digits and dashes (`admin`, `catalog-writer`). */
+export const ROLE_PATTERN = /^[a-z][a-z0-9-]{0,63}$/;
+
+/** The role that may grant and revoke roles (and has every other). */
+export const ADMIN_ROLE = 'admin';
+
+/** The user's roles, sorted. */
+export async function rolesOf(pool: Pool, userId: number): Promise<string[]> {
+  const [rows] = await pool.execute<RowDataPacket[]>('SELECT role FROM user_roles WHERE user_id = ? ORDER BY role', [userId]);
+  return rows.map((r) => String(r.role));
+}
+
+/** Grants `role` (idempotent); false if there is no such user. */
+export async function grantRole(pool: Pool, userId: number, role: string, grantedBy: number | null): Promise<boolean> {
+  try {
+    await pool.execute('INSERT IGNORE INTO user_roles (user_id, role, granted_by) VALUES (?, ?, ?)', [userId, role, grantedBy]);
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ER_NO_REFERENCED_ROW_2' || (err as { code?: string }).code === 'ER_NO_REFERENCED_ROW') return false;
+    throw err;
+  }
+}
+
+/** Revokes `role` (idempotent). */
+export async function revokeRole(pool: Pool, userId: number, role: string): Promise<void> {
+  await pool.execute('DELETE FROM user_roles WHERE user_id = ? AND role = ?', [userId, role]);
 }
 
 export async function createUser(pool: Pool, email: string, name: string, passwordHash: string): Promise<User> {

@@ -1,5 +1,5 @@
 import {
-  BreakerOpenError, NoInstanceError, ServiceClient, type ServiceInstance,
+  BreakerOpenError, DEPENDENCY_UNAVAILABLE_HEADER, NoInstanceError, ServiceClient, type ServiceInstance,
 } from '../../src/kit';
 import { deadPort, instanceOf, json, sleep, startServer, type TestServer } from '../support/http';
 
@@ -83,6 +83,73 @@ describe('ServiceClient', () => {
     const table = [instanceOf('svc', 'dead', await deadPort()), instanceOf('svc', 'good', good.port)];
     client = new ServiceClient({ discovery: { instances: () => table } });
     expect(await ids('svc', 4)).toEqual(['good', 'good', 'good', 'good']);
+  });
+
+  it('sends a POST that was refused to another instance, and ejects the one that refused', async () => {
+    const good = await named('good');
+    const table = [instanceOf('svc', 'dead', await deadPort()), instanceOf('svc', 'good', good.port)];
+    const outcomes: string[] = [];
+    client = new ServiceClient({ discovery: { instances: () => table }, ejectMs: 60_000, onAttempt: (e) => outcomes.push(`${e.instance.id}:${e.outcome}`) });
+    expect(await ids('svc', 6, 'POST')).toEqual(['good', 'good', 'good', 'good', 'good', 'good']);
+    // Refused once, then left out of the picks: no request pays for it again.
+    expect(outcomes.filter((o) => o.startsWith('dead:'))).toEqual(['dead:connect']);
+    // Every instance ejected or open: nothing is attempted, the caller gets a BreakerOpenError (503).
+    const lonely = new ServiceClient({ discovery: { instances: () => [table[0]] }, ejectMs: 60_000 });
+    await expect(lonely.request('svc', { path: '/', method: 'POST' })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await expect(lonely.request('svc', { path: '/', method: 'POST' })).rejects.toBeInstanceOf(BreakerOpenError);
+    await lonely.close();
+  });
+
+  it('retries a POST that carries an Idempotency-Key like a PUT', async () => {
+    let calls = 0;
+    const flaky = await named('flaky', (_req, res) => (calls++ === 0 ? json(res, 502, {}) : json(res, 200, { id: 'flaky' })));
+    const good = await named('good');
+    const table = [instanceOf('svc', 'flaky', flaky.port), instanceOf('svc', 'good', good.port)];
+    client = new ServiceClient({ discovery: { instances: () => table }, breaker: { volumeThreshold: 100 } });
+    const keyed = await client.request('svc', { path: '/', method: 'POST', headers: { 'Idempotency-Key': 'k1' } });
+    expect(keyed.statusCode).toBe(200);
+    expect(keyed.attempts).toBe(2);
+    await keyed.body.dump();
+  });
+
+  it('passes a dependency 503 on as it is: no retry, no breaker failure', async () => {
+    const down = await named('down', (_req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json', [DEPENDENCY_UNAVAILABLE_HEADER]: 'database' });
+      res.end('{"error":"service_unavailable"}');
+    });
+    const other = await named('other', (_req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json', [DEPENDENCY_UNAVAILABLE_HEADER]: 'database' });
+      res.end('{"error":"service_unavailable"}');
+    });
+    const table = [instanceOf('svc', 'down', down.port), instanceOf('svc', 'other', other.port)];
+    client = new ServiceClient({ discovery: { instances: () => table }, breaker: { volumeThreshold: 2 } });
+    for (let i = 0; i < 6; i++) {
+      const res = await client.request('svc', { path: '/' });
+      expect(res.statusCode).toBe(503);
+      expect(res.attempts).toBe(1);
+      await res.body.dump();
+    }
+    expect(client.breakerState('svc')).toBe('closed');
+  });
+
+  it('bounds the whole call with deadlineMs and answers the last failure when a retry runs out of time', async () => {
+    const busy = await named('busy', (_req, res) => setTimeout(() => json(res, 503, { id: 'busy' }), 150));
+    const hang = await named('hang', () => undefined);
+    const table = [instanceOf('svc', 'busy', busy.port), instanceOf('svc', 'hang', hang.port)];
+    client = new ServiceClient({ discovery: { instances: () => table }, timeoutMs: 5000, deadlineMs: 400, breaker: { volumeThreshold: 100 } });
+    for (let i = 0; i < 2; i++) {
+      const started = Date.now();
+      const res = await client.request('svc', { path: '/' }).catch((err: Error & { code?: string }) => err);
+      const ms = Date.now() - started;
+      expect(ms).toBeLessThan(1000);
+      // Either the hanging instance went first (timed out at the deadline), or busy's 503 stays the answer.
+      if ('statusCode' in res) {
+        expect(res.statusCode).toBe(503);
+        await res.body.dump();
+      } else {
+        expect(res.code).toBe('UND_ERR_HEADERS_TIMEOUT');
+      }
+    }
   });
 
   it('times an attempt out and retries elsewhere', async () => {

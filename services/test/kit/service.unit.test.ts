@@ -97,3 +97,39 @@ describe('createRedisCluster', () => {
     local.disconnect();
   });
 });
+
+describe('request budget', () => {
+  it('answers 503 + Retry-After in the platform shape when a handler outlives REQUEST_BUDGET_MS, and keeps serving', async () => {
+    const log = new Lines();
+    let finished = 0;
+    const svc = await createService({
+      name: 'budget-svc',
+      config: loadKitConfig({ PORT: '0', HOST: '127.0.0.1', REGISTRY_ENABLED: 'false', SHUTDOWN_GRACE_MS: '0', REQUEST_BUDGET_MS: '150' }),
+      logDestination: log,
+      routes(app, ctx) {
+        expect(ctx.budgets).toMatchObject({ requestMs: 150, mysqlQueryMs: 75 });
+        app.get('/slow', async () => {
+          await new Promise((r) => setTimeout(r, 400));
+          finished++;
+          return { late: true };
+        });
+        app.get('/fast', async () => ({ ok: true }));
+      },
+    });
+    await svc.start();
+    try {
+      const started = Date.now();
+      const res = await fetch(`${svc.url}/slow`);
+      expect(Date.now() - started).toBeLessThan(400);
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('1');
+      const body = await res.json();
+      expect(body).toEqual({ error: 'service_unavailable', message: expect.any(String), requestId: res.headers.get('x-request-id') });
+      await new Promise((r) => setTimeout(r, 400));
+      expect(finished).toBe(1);
+      expect((await fetch(`${svc.url}/fast`)).status).toBe(200);
+    } finally {
+      await svc.stop();
+    }
+  });
+});

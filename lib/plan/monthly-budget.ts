@@ -3,7 +3,7 @@ import * as budgets from 'aws-cdk-lib/aws-budgets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { EncryptionKey } from './encryption-key';
+import { EncryptionKey } from '../constructs/encryption-key';
 
 export interface MonthlyBudgetProps {
   /** The monthly cost limit in USD (above 0). */
