@@ -48,20 +48,7 @@ EOF
 installed() { [[ -x $KC_BIN && -f $K8S_SCHEMA_DIR/_definitions.json ]]; }
 
 install_kubeconform() {
-  [[ -x $KC_BIN ]] && return 0
-  command -v go >/dev/null 2>&1 ||
-    die "Go is needed to build kubeconform (go install github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION)"
-  local tmp t0=$SECONDS
-  mkdir -p "$KC_ROOT"
-  tmp=$(mktemp -d "$KC_ROOT/.build.XXXXXX")
-  log "building kubeconform $KUBECONFORM_VERSION with go install (one-off; cached in $KC_ROOT)"
-  (cd / && GOBIN=$tmp CGO_ENABLED=0 nice go install -trimpath -ldflags '-s -w' \
-    "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION") >"$tmp/build.log" 2>&1 ||
-    { tail -n 30 "$tmp/build.log" >&2; die "building kubeconform failed (log: $tmp/build.log)"; }
-  mkdir -p "$(dirname "$KC_BIN")"
-  mv "$tmp/kubeconform" "$KC_BIN"
-  rm -rf "$tmp"
-  log "kubeconform built in $((SECONDS - t0)) s"
+  go_install_once kubeconform "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION" "$KC_BIN"
 }
 
 install_schemas() {

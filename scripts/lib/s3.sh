@@ -18,19 +18,7 @@ s3_env() {
 
 s3_install() {
   apt_ensure curl curl
-  [[ -x $MINIO_BIN ]] && return 0
-  command -v go >/dev/null 2>&1 || die "Go is needed to build MinIO (go install github.com/minio/minio@$MINIO_VERSION)"
-  local tmp t0=$SECONDS
-  mkdir -p "$ENGINES_CACHE"
-  tmp=$(mktemp -d "$ENGINES_CACHE/.minio-build.XXXXXX")
-  log "building MinIO $MINIO_VERSION with go install (one-off, about 4 min on 2 cores; cached in $ENGINES_CACHE)"
-  (cd / && GOBIN=$tmp CGO_ENABLED=0 nice go install -trimpath -ldflags '-s -w' \
-    "github.com/minio/minio@$MINIO_VERSION") >"$tmp/build.log" 2>&1 ||
-    { tail -n 30 "$tmp/build.log" >&2; die "building MinIO failed (log: $tmp/build.log)"; }
-  mkdir -p "$(dirname "$MINIO_BIN")"
-  mv "$tmp/minio" "$MINIO_BIN"
-  rm -rf "$tmp"
-  log "MinIO built in $((SECONDS - t0)) s"
+  go_install_once MinIO "github.com/minio/minio@$MINIO_VERSION" "$MINIO_BIN" 'one-off, about 4 min on 2 cores'
 }
 
 # Signed S3 request with curl's own SigV4. Usage: s3_request PATH [CURL ARGS...]
