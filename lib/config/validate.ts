@@ -282,6 +282,10 @@ function workloadProblems(c: PlatformConfig): string[] {
   const r = w.registry ?? ({} as PlatformConfig['workloads']['registry']);
   field('registry.image', str(r.image) && /:v?3\.\d+\.\d+$/.test(r.image), 'must be an etcd 3.x image pinned by version, like gcr.io/etcd-development/etcd:v3.6.16', r.image);
   field('registry.members', r.members === 3 || r.members === 5, 'must be 3 or 5 (an odd quorum)', r.members);
+  if (Number.isInteger(c.cluster?.desiredNodes) && (r.members === 3 || r.members === 5)) {
+    // Each member must land on a node of its own (required anti-affinity): fewer nodes, no quorum.
+    field('registry.members', c.cluster.desiredNodes >= r.members, `must not exceed cluster.desiredNodes (${c.cluster.desiredNodes}): each etcd member needs a node of its own`, r.members);
+  }
   field('registry.storageGiB', int(r.storageGiB, 1, 1000), 'must be an integer from 1 to 1000', r.storageGiB);
   field('registry.quotaMiB', int(r.quotaMiB, 256, 8192), 'must be an integer from 256 to 8192 (etcd supports up to 8 GiB)', r.quotaMiB);
   field('registry.compactionRetention', str(r.compactionRetention) && /^\d+[hm]$/.test(r.compactionRetention), 'must be a duration like 1h or 30m', r.compactionRetention);

@@ -1,6 +1,7 @@
 /**
- * The timeout chain comes from one place (config `timeouts`) and nests: service < gateway < load
- * balancer < CDN, so every answer a client gets is the innermost layer's own.
+ * Values that must agree across layers. The timeout chain comes from one place (config `timeouts`)
+ * and nests: service < gateway < load balancer < CDN, so every answer a client gets is the
+ * innermost layer's own. The registry's members each need a node.
  */
 import { Template } from 'aws-cdk-lib/assertions';
 import { ConfigError, loadConfig } from '../lib/config';
@@ -52,4 +53,10 @@ test.each(ENVS)('%s: each service answers within serviceRequestMs, below the gat
     expect(d.spec.template.spec.containers[0].env).toEqual(expect.arrayContaining([{ name: 'REQUEST_BUDGET_MS', value: String(config.timeouts.serviceRequestMs) }]));
   }
   expect(config.timeouts.serviceRequestMs).toBeLessThan(config.timeouts.gatewayUpstreamMs);
+});
+
+test('the registry needs a node per etcd member: fewer nodes fail synth naming both fields', () => {
+  const dev = loadConfig('dev');
+  expect(() => loadConfig('dev', { cluster: { ...dev.cluster, minNodes: 1, desiredNodes: 2 } }))
+    .toThrow(/workloads\.registry\.members: must not exceed cluster\.desiredNodes \(2\)/);
 });
