@@ -8,11 +8,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { buildWorkloadCharts, chartEntries, WorkloadCharts } from '../../k8s/app';
-import { USES } from '../../k8s/env';
 import { acknowledge } from '../compliance';
 import { SMOKE_GATE_MARGIN_SECONDS } from '../config';
 import { EncryptionKey } from '../constructs/encryption-key';
 import { PlatformCluster } from '../constructs/platform-cluster';
+import { KeyRef, WorkloadIdentities } from '../workloads/identities';
 import { ENDPOINT_OUTPUTS, WorkloadEndpoints, workloadSettings } from '../workloads/settings';
 import { DataStack } from './data-stack';
 import { EdgeStack } from './edge-stack';
@@ -25,7 +25,7 @@ export interface WorkloadsStackProps extends PlatformStackProps {
 }
 
 /** Workloads that call AWS with their own identity: one role each, bound to the chart's ServiceAccount. */
-const IDENTITIES: Record<string, keyof typeof USES> = {
+const IDENTITIES: Record<string, string> = {
   gateway: 'gateway',
   user: 'user',
   catalog: 'catalog',
@@ -55,8 +55,10 @@ export class WorkloadsStack extends PlatformStack {
   readonly imageAsset?: ecrAssets.DockerImageAsset;
   /** ES256 signing key of the user service: a placeholder the user service replaces with a generated PKCS#8 PEM on first start. */
   readonly jwtSigningKey: secretsmanager.Secret;
-  readonly roles: Record<string, iam.Role> = {};
-  readonly podIdentities: eks.CfnPodIdentityAssociation[] = [];
+  /** One Pod Identity role per workload. */
+  readonly identities: WorkloadIdentities;
+  readonly roles: Record<string, iam.Role>;
+  readonly podIdentities: eks.CfnPodIdentityAssociation[];
   /** Manifests by chart name, in apply order. */
   readonly manifests: Record<string, eks.KubernetesManifest> = {};
   /** The dedicated account of the smoke journey: `{"email","password"}`, generated. */
@@ -139,58 +141,34 @@ export class WorkloadsStack extends PlatformStack {
     const app = new Cdk8sApp();
     this.charts = buildWorkloadCharts(app, settings);
 
-    for (const [workload, service] of Object.entries(IDENTITIES)) {
-      if (workload === 'loadgen' && !c.workloads.loadgen.enabled) continue;
-      const uses = USES[service];
-      const role = new iam.Role(this, `Role-${workload}`, {
-        assumedBy: new iam.ServicePrincipal('pods.eks.amazonaws.com').withSessionTags(),
-        description: `Pod Identity of ${settings.namespace}/${workload}`,
-      });
-      const secrets: string[] = [];
-      if (uses.mysql) secrets.push(mysql.secretArn);
-      if (uses.redis) secrets.push(redis.userSecret.secretArn);
-      if (uses.opensearch) secrets.push(searchSecret.secretArn);
-      if (service === 'user') secrets.push(this.jwtSigningKey.secretArn, this.adminAccount.secretArn);
-      if (service === 'smoke' || service === 'loadgen') secrets.push(this.smokeAccount.secretArn);
-      role.addToPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: secrets }));
-      if (service === 'user') {
-        // The first user pod stores the generated signing key (once: an idempotency token).
-        role.addToPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:PutSecretValue'], resources: [this.jwtSigningKey.secretArn] }));
-        role.addToPolicy(new iam.PolicyStatement({
-          actions: ['kms:GenerateDataKey'],
-          resources: [secretsKey.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
-        }));
-      }
-      // The secrets' keys, only through Secrets Manager.
-      const keys = [uses.mysql && mysql.encryptionKey.keyArn, uses.redis && redis.encryptionKey.keyArn, uses.opensearch && search.encryptionKey.keyArn, ['user', 'smoke', 'loadgen'].includes(service) && secretsKey.keyArn]
-        .filter((k): k is string => typeof k === 'string');
-      role.addToPolicy(new iam.PolicyStatement({
-        actions: ['kms:Decrypt'],
-        resources: keys,
-        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
-      }));
-      if (uses.uploads) {
-        // Catalog presigns image PUTs and checks them (HeadObject) under its own prefix: nothing else.
-        // An export with a fixed name, so the one wildcard below can be acknowledged by its exact id.
-        const exportName = `${props.data.stackName}-UploadsBucketArn`;
-        const bucketArn = props.data.exportValue(buckets.uploads.bucketArn, { name: exportName });
-        role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject', 's3:GetObject'], resources: [`${bucketArn}/${UPLOADS_PREFIX}/*`] }));
-        role.addToPolicy(new iam.PolicyStatement({
-          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-          resources: [buckets.encryptionKey.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
-        }));
-        acknowledge(role, { id: `AwsSolutions-IAM5[Resource::${exportName}/${UPLOADS_PREFIX}/*]`, reason: `Catalog reads and writes product images only under the ${UPLOADS_PREFIX}/ prefix of the uploads bucket (object keys are random per upload); that prefix is the role's only wildcard.` });
-      }
-      this.roles[workload] = role;
-      this.podIdentities.push(new eks.CfnPodIdentityAssociation(this, `PodIdentity-${workload}`, {
-        clusterName: cluster.clusterName,
-        namespace: settings.namespace,
-        serviceAccount: workload,
-        roleArn: role.roleArn,
-      }));
-    }
+    // An export with a fixed name, so the uploads prefix's one wildcard is acknowledged by its exact id.
+    const uploadsExport = `${props.data.stackName}-UploadsBucketArn`;
+    const secret = (arn: string, key: KeyRef) => ({ arn, key });
+    this.identities = new WorkloadIdentities(this, 'Identities', {
+      cluster,
+      namespace: settings.namespace,
+      workloads: Object.fromEntries(Object.entries(IDENTITIES).filter(([w]) => w !== 'loadgen' || c.workloads.loadgen.enabled)),
+      storeSecrets: {
+        mysql: secret(mysql.secretArn, mysql.encryptionKey),
+        redis: secret(redis.userSecret.secretArn, redis.encryptionKey),
+        opensearch: secret(searchSecret.secretArn, search.encryptionKey),
+      },
+      serviceSecrets: {
+        user: [secret(this.jwtSigningKey.secretArn, secretsKey), secret(this.adminAccount.secretArn, secretsKey)],
+        smoke: [secret(this.smokeAccount.secretArn, secretsKey)],
+        loadgen: [secret(this.smokeAccount.secretArn, secretsKey)],
+      },
+      // The first user pod stores the generated signing key (once: an idempotency token).
+      writableSecrets: { user: [secret(this.jwtSigningKey.secretArn, secretsKey)] },
+      uploads: {
+        bucketArn: props.data.exportValue(buckets.uploads.bucketArn, { name: uploadsExport }),
+        acknowledgedArn: uploadsExport,
+        key: buckets.encryptionKey,
+        prefix: UPLOADS_PREFIX,
+      },
+    });
+    this.roles = this.identities.roles;
+    this.podIdentities = this.identities.associations;
 
     let previous: eks.KubernetesManifest | undefined;
     for (const [name, chart] of chartEntries(this.charts)) {
