@@ -1,6 +1,6 @@
 jest.setTimeout(60_000);
 
-import { connect } from 'node:net';
+import { rawRequest } from './support/http';
 import { startStack, type Stack } from './support/stack';
 
 /**
@@ -54,14 +54,3 @@ test('what the HTTP parser refuses is answered in the same shape too', async () 
   expect(body).toEqual({ error: 'bad_request', message: expect.any(String), requestId: expect.any(String) });
   expect(head.toLowerCase()).toContain(`x-request-id: ${body.requestId}`.toLowerCase());
 });
-
-function rawRequest(url: string, text: string): Promise<string> {
-  const { port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), '127.0.0.1', () => socket.end(text));
-    let out = '';
-    socket.on('data', (c) => (out += c.toString()));
-    socket.on('close', () => resolve(out));
-    socket.on('error', reject);
-  });
-}

@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { rawRequest } from '../support/http';
 import { eventually, startEcho, startGateway, testIssuer, unique, type TestGateway, type TestIssuer } from '../support/engines';
 
 let issuer: TestIssuer;
@@ -204,14 +204,3 @@ describe('routing from the registry', () => {
     expect(((await ok.json()) as { body: unknown }).body).toEqual({ items: [1] });
   });
 });
-
-function rawRequest(url: string, text: string): Promise<string> {
-  const { port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), '127.0.0.1', () => socket.end(text));
-    let out = '';
-    socket.on('data', (c) => (out += c.toString()));
-    socket.on('close', () => resolve(out));
-    socket.on('error', reject);
-  });
-}

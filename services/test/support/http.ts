@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import type { ServiceInstance } from '../../src/kit';
 
 /** A throwaway HTTP server on 127.0.0.1 with a swappable handler. */
@@ -49,4 +49,16 @@ export async function deadPort(): Promise<number> {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Sends `text` as is to the server at `url` (malformed requests no HTTP client would send) and returns the raw answer. */
+export function rawRequest(url: string, text: string): Promise<string> {
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => socket.end(text));
+    let out = '';
+    socket.on('data', (c) => (out += c.toString()));
+    socket.on('close', () => resolve(out));
+    socket.on('error', reject);
+  });
 }
