@@ -1,7 +1,7 @@
 import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { APP_USER, restrictPod } from './restricted';
+import { CONTAINER_SECURITY, POD_SECURITY, restrictPod } from './restricted';
 import { DeploymentSettings, KIT_PATHS, ResourceSettings, ShutdownSettings } from './settings';
 
 /** Labels every platform pod carries; NetworkPolicies select on them. */
@@ -101,7 +101,7 @@ export class Microservice extends Construct {
       serviceAccount: this.serviceAccount,
       automountServiceAccountToken: false,
       terminationGracePeriod: Duration.seconds(shutdown.terminationGracePeriodSeconds),
-      securityContext: { ensureNonRoot: true, user: APP_USER, group: APP_USER, fsGroup: APP_USER },
+      securityContext: POD_SECURITY,
       strategy: kplus.DeploymentStrategy.rollingUpdate({
         maxSurge: kplus.PercentOrAbsolute.percent(25),
         maxUnavailable: kplus.PercentOrAbsolute.absolute(0),
@@ -113,7 +113,7 @@ export class Microservice extends Construct {
         portNumber: port,
         envVariables: { ...plainEnv(props.env), ...(props.downwardEnv === false ? {} : port === undefined ? DOWNWARD_ENV : SERVICE_DOWNWARD_ENV) },
         resources: containerResources(settings.resources),
-        securityContext: { ensureNonRoot: true, user: APP_USER, group: APP_USER, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
+        securityContext: CONTAINER_SECURITY,
         ...(port === undefined ? {} : {
           readiness: kplus.Probe.fromHttpGet(KIT_PATHS.ready, { port, periodSeconds: Duration.seconds(5), failureThreshold: 2 }),
           liveness: kplus.Probe.fromHttpGet(KIT_PATHS.live, { port, periodSeconds: Duration.seconds(10), failureThreshold: 3 }),

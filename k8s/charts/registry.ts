@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { containerResources, DOWNWARD_ENV, PART_OF, selectorOf, workloadLabels } from '../microservice';
 import { allow, pods, tcp } from '../network-policy';
-import { APP_USER, restrictPod } from '../restricted';
+import { CONTAINER_SECURITY, POD_SECURITY, restrictPod } from '../restricted';
 import { WorkloadSettings } from '../settings';
 
 export const ETCD_PORTS = { client: 2379, peer: 2380, metrics: 2381 } as const;
@@ -44,7 +44,7 @@ export class RegistryChart extends Chart {
       serviceAccount,
       automountServiceAccountToken: false,
       terminationGracePeriod: Duration.seconds(30),
-      securityContext: { ensureNonRoot: true, user: APP_USER, group: APP_USER, fsGroup: APP_USER },
+      securityContext: POD_SECURITY,
       containers: [{
         name: 'etcd',
         image: r.image,
@@ -68,7 +68,7 @@ export class RegistryChart extends Chart {
         ports: [{ name: 'client', number: ETCD_PORTS.client }, { name: 'peer', number: ETCD_PORTS.peer }, { name: 'metrics', number: ETCD_PORTS.metrics }],
         envVariables: { POD_NAME: DOWNWARD_ENV.POD_NAME },
         resources: containerResources(r.resources),
-        securityContext: { ensureNonRoot: true, user: APP_USER, group: APP_USER, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
+        securityContext: CONTAINER_SECURITY,
         readiness: kplus.Probe.fromHttpGet('/readyz', { port: ETCD_PORTS.metrics, periodSeconds: Duration.seconds(5) }),
         liveness: kplus.Probe.fromHttpGet('/livez', { port: ETCD_PORTS.metrics, periodSeconds: Duration.seconds(10), failureThreshold: 6 }),
         startup: kplus.Probe.fromHttpGet('/livez', { port: ETCD_PORTS.metrics, periodSeconds: Duration.seconds(5), failureThreshold: 60 }),

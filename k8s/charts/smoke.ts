@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { serviceEnv } from '../env';
 import { containerResources, Microservice, plainEnv, selectorOf, workloadLabels } from '../microservice';
 import { allow, pods, tcp } from '../network-policy';
-import { APP_USER, restrictPod } from '../restricted';
+import { CONTAINER_SECURITY, POD_SECURITY, restrictPod } from '../restricted';
 import { smokeJobName, WorkloadSettings } from '../settings';
 
 /**
@@ -32,14 +32,14 @@ export class SmokeChart extends Chart {
       ttlAfterFinished: Duration.days(1),
       serviceAccount,
       automountServiceAccountToken: false,
-      securityContext: { ensureNonRoot: true, user: APP_USER, group: APP_USER, fsGroup: APP_USER },
+      securityContext: POD_SECURITY,
       containers: [{
         name: 'smoke',
         image: s.image,
         imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
         envVariables: plainEnv(serviceEnv(s, 'smoke')),
         resources: containerResources(s.smoke.resources),
-        securityContext: { ensureNonRoot: true, user: APP_USER, group: APP_USER, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
+        securityContext: CONTAINER_SECURITY,
       }],
     });
     this.job.containers[0].mount('/tmp', kplus.Volume.fromEmptyDir(this, 'Tmp', 'tmp'));

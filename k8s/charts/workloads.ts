@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { serviceEnv, USES } from '../env';
 import { containerResources, DOWNWARD_ENV, Microservice, plainEnv, selectorOf, workloadLabels } from '../microservice';
 import { allow, cidr, pods, Rule, tcp } from '../network-policy';
-import { APP_USER, restrictPod } from '../restricted';
+import { CONTAINER_SECURITY, POD_SECURITY, restrictPod } from '../restricted';
 import { DeploymentSettings, WorkloadSettings } from '../settings';
 import { TargetGroupBinding } from '../target-group-binding';
 
@@ -119,14 +119,14 @@ export class JobsChart extends Chart {
       activeDeadline: Duration.seconds(o.activeDeadlineSeconds),
       serviceAccount,
       automountServiceAccountToken: false,
-      securityContext: { ensureNonRoot: true, user: APP_USER, group: APP_USER, fsGroup: APP_USER },
+      securityContext: POD_SECURITY,
       containers: [{
         name: 'app',
         image: s.image,
         imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
         envVariables: { ...plainEnv(o.env), ...DOWNWARD_ENV },
         resources: containerResources(o.resources),
-        securityContext: { ensureNonRoot: true, user: APP_USER, group: APP_USER, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
+        securityContext: CONTAINER_SECURITY,
       }],
     });
     job.containers[0].mount('/tmp', kplus.Volume.fromEmptyDir(this, `${name}-Tmp`, 'tmp'));
