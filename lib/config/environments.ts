@@ -96,6 +96,13 @@ export const dev: PlatformConfig = {
     waf: { rateLimitPer5Min: 2000, allowCidrs: [], denyCidrs: [] },
   },
   timeouts: { serviceRequestMs: 4000, gatewayUpstreamMs: 5000, loadBalancerIdleSeconds: 15, cdnOriginReadSeconds: 30 },
+  observability: {
+    alarmEmails: [],
+    alarmHttpsEndpoints: [],
+    logRetentionDays: 7,
+    slo: { availability: 0.99, latencyP99Ms: 500 },
+    tracing: { enabled: true, sampleRatio: 1 },
+  },
   workloads: devWorkloads,
 };
 
@@ -127,6 +134,12 @@ export const staging: PlatformConfig = {
     albCertificateArn: PLACEHOLDER_CERTIFICATE('eu-west-1', 2),
   },
   backup: { retentionDays: 35, vaultLock: 'none' },
+  observability: {
+    ...dev.observability,
+    logRetentionDays: 30,
+    slo: { availability: 0.995, latencyP99Ms: 400 },
+    tracing: { enabled: true, sampleRatio: 0.2 },
+  },
   workloads: {
     ...devWorkloads,
     shutdown: { preStopSeconds: 15, graceMs: 1000, drainMs: 10_000 },
@@ -210,6 +223,14 @@ export const prod: PlatformConfig = {
   },
   // A cross-region copy is one line: copyRegion: 'eu-central-1' (a second vault, locked the same way).
   backup: { retentionDays: 90, vaultLock: 'compliance' },
+  observability: {
+    // A team adds its on-call addresses here (or an HTTPS relay to its chat); each email confirms once.
+    alarmEmails: [],
+    alarmHttpsEndpoints: [],
+    logRetentionDays: 365,
+    slo: { availability: 0.999, latencyP99Ms: 300 },
+    tracing: { enabled: true, sampleRatio: 0.05 },
+  },
 };
 
 export const ENVIRONMENTS: Record<EnvironmentName, PlatformConfig> = { dev, staging, prod };

@@ -283,6 +283,34 @@ export interface TimeoutsConfig {
   readonly cdnOriginReadSeconds: number;
 }
 
+/** Service level objectives of the API (the gateway's answers), for the burn-rate alerts. */
+export interface SloConfig {
+  /** Target ratio of non-5xx answers over 30 days, e.g. `0.999` (0.9 to 0.99999). */
+  readonly availability: number;
+  /** Latency objective: the gateway's p99 in milliseconds, e.g. `300` (10 to 60000). */
+  readonly latencyP99Ms: number;
+}
+
+/** Distributed tracing (OpenTelemetry in the services kit, exported to a collector and AWS X-Ray). */
+export interface TracingConfig {
+  /** Turn tracing on; off costs nothing (no SDK loaded). */
+  readonly enabled: boolean;
+  /** Head sampling ratio for traces started at the gateway, 0 to 1 (parent-based below it). */
+  readonly sampleRatio: number;
+}
+
+/** Alarms, dashboards, service metrics, logs and traces of one environment. */
+export interface ObservabilityConfig {
+  /** Email addresses subscribed to the environment's alarm topic (each confirms once). May be empty. */
+  readonly alarmEmails: string[];
+  /** HTTPS endpoints (e.g. a chat webhook relay) subscribed to the alarm topic. May be empty. */
+  readonly alarmHttpsEndpoints: string[];
+  /** Retention of the services' and the cluster agents' log groups in days (a CloudWatch Logs value). */
+  readonly logRetentionDays: number;
+  readonly slo: SloConfig;
+  readonly tracing: TracingConfig;
+}
+
 export interface PlatformConfig {
   /** Environment name; also the tag `environment`. */
   readonly envName: EnvironmentName;
@@ -312,6 +340,8 @@ export interface PlatformConfig {
   readonly cluster: ClusterConfig;
   readonly edge: EdgeConfig;
   readonly timeouts: TimeoutsConfig;
+  /** Alarms (on by default in every construct), the alarm topic, dashboards, SLOs and tracing. */
+  readonly observability: ObservabilityConfig;
   /** The platform's own workloads on the cluster (cdk8s charts, deployed by the workloads stack). */
   readonly workloads: WorkloadsConfig;
 }

@@ -199,6 +199,7 @@ export function configProblems(c: PlatformConfig): string[] {
   field('edge.waf.allowCidrs', Array.isArray(w.allowCidrs) && w.allowCidrs.every(isCidr), 'must be a list of IPv4 CIDRs', w.allowCidrs);
   field('edge.waf.denyCidrs', Array.isArray(w.denyCidrs) && w.denyCidrs.every(isCidr), 'must be a list of IPv4 CIDRs', w.denyCidrs);
   p.push(...timeoutProblems(c));
+  p.push(...observabilityProblems(c));
   p.push(...workloadProblems(c));
   return p;
 }
@@ -221,6 +222,32 @@ function timeoutProblems(c: PlatformConfig): string[] {
   field('gatewayUpstreamMs', t.gatewayUpstreamMs >= t.serviceRequestMs + 500, `must exceed timeouts.serviceRequestMs (${t.serviceRequestMs}) by 500 ms or more, so a service's own 503 reaches the client`, t.gatewayUpstreamMs);
   field('loadBalancerIdleSeconds', t.loadBalancerIdleSeconds * 1000 >= t.gatewayUpstreamMs + 1000, `must exceed timeouts.gatewayUpstreamMs (${t.gatewayUpstreamMs} ms) by a second or more`, t.loadBalancerIdleSeconds);
   field('cdnOriginReadSeconds', t.cdnOriginReadSeconds > t.loadBalancerIdleSeconds, `must exceed timeouts.loadBalancerIdleSeconds (${t.loadBalancerIdleSeconds} s)`, t.cdnOriginReadSeconds);
+  return p;
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Alarm endpoints, log retention, SLOs and tracing (`observability.*`). */
+function observabilityProblems(c: PlatformConfig): string[] {
+  const o = c.observability;
+  if (!o || typeof o !== 'object') return ['observability: must be set (alarmEmails, alarmHttpsEndpoints, logRetentionDays, slo, tracing)'];
+  const p: string[] = [];
+  const field = (name: string, ok: boolean, allowed: string, got: unknown) => {
+    if (!ok) p.push(`observability.${name}: ${allowed} (got ${JSON.stringify(got)})`);
+  };
+  const num = (v: unknown, min: number, max: number) => typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max;
+  field('alarmEmails', Array.isArray(o.alarmEmails) && o.alarmEmails.every((e) => typeof e === 'string' && EMAIL.test(e)), 'must be a list of email addresses (may be empty)', o.alarmEmails);
+  field('alarmHttpsEndpoints', Array.isArray(o.alarmHttpsEndpoints) && o.alarmHttpsEndpoints.every((u) => typeof u === 'string' && /^https:\/\/[^\s/]+/.test(u)), 'must be a list of https:// URLs (may be empty)', o.alarmHttpsEndpoints);
+  field('logRetentionDays', isRetention(o.logRetentionDays), `must be one of ${RETENTIONS.join(', ')}`, o.logRetentionDays);
+  field('slo.availability', num(o.slo?.availability, 0.9, 0.99999), 'must be a ratio from 0.9 to 0.99999, e.g. 0.999', o.slo?.availability);
+  field('slo.latencyP99Ms', Number.isInteger(o.slo?.latencyP99Ms) && num(o.slo?.latencyP99Ms, 10, 60_000), 'must be an integer number of milliseconds from 10 to 60000', o.slo?.latencyP99Ms);
+  field('tracing.enabled', typeof o.tracing?.enabled === 'boolean', 'must be true or false', o.tracing?.enabled);
+  field('tracing.sampleRatio', num(o.tracing?.sampleRatio, 0, 1), 'must be a ratio from 0 to 1', o.tracing?.sampleRatio);
+  if (p.length) return p;
+  // An objective the gateway cannot meet by construction: its own upstream timeout is shorter.
+  if (c.timeouts && o.slo.latencyP99Ms >= c.timeouts.gatewayUpstreamMs) {
+    p.push(`observability.slo.latencyP99Ms: must be below timeouts.gatewayUpstreamMs (${c.timeouts.gatewayUpstreamMs}) (got ${o.slo.latencyP99Ms})`);
+  }
   return p;
 }
 
