@@ -430,10 +430,6 @@ export class PlatformCluster extends Construct {
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/CloudWatchAgentServerPolicy]',
       reason: 'The AWS-managed policy EKS documents for the amazon-cloudwatch-observability add-on: PutMetricData, PutLogEvents and the describe calls the agent makes; AWS keeps it in step with the agent.',
     });
-    acknowledge(role, {
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'Inherited from CloudWatchAgentServerPolicy: cloudwatch:PutMetricData and ec2:Describe* support no resource-level permissions.',
-    });
     const addon = this.addons[CONTAINER_INSIGHTS_ADDON];
     (addon.node.defaultChild as eks.CfnAddon).podIdentityAssociations = [{ serviceAccount: CLOUDWATCH_AGENT.serviceAccount, roleArn: role.roleArn }];
     addon.node.addDependency(this.addons['eks-pod-identity-agent'], ...Object.values(this.containerInsightsLogGroups));
