@@ -2,6 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { DASHBOARD_ROWS } from '../lib/stacks/observability-stack';
 import { build, ENVS, resourcesOf } from './support/platform';
+import { rulePackFindings } from './support/synth';
 
 /** Every alarm of every stack of the environment: [stack, alarm properties]. */
 function alarmsOf(stacks: Stack[]): [Stack, any][] {
@@ -100,5 +101,21 @@ describe.each(ENVS)('observability (%s)', (env) => {
       expect(group.Properties.RetentionInDays).toBe(config.observability.logRetentionDays);
       expect(group.Properties.KmsKeyId).toBeDefined();
     }
+  });
+});
+
+describe('an app in us-east-1', () => {
+  const { app, platform } = build('dev', { region: 'us-east-1' });
+  const findings = rulePackFindings(app);
+
+  test('no unacknowledged rule-pack findings', () => expect(findings).toEqual([]));
+
+  test('one alerts stack, no edge-alarms stack: the edge stack holds the CloudFront alarms, all on its topic', () => {
+    expect(platform.alertsUsEast1).toBe(platform.alerts);
+    expect(platform.edgeAlarms).toBeUndefined();
+    const edge = Template.fromStack(platform.edge);
+    const alarms = resourcesOf(edge, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    expect(alarms.map((a) => a.MetricName).sort()).toEqual(['5xxErrorRate', 'HTTPCode_ELB_5XX_Count', 'HTTPCode_Target_5XX_Count', 'OriginLatency', 'RejectedConnectionCount', 'TargetResponseTime', 'UnHealthyHostCount']);
+    for (const a of alarms) expect(a.AlarmActions[0]['Fn::GetStackOutput'].StackName).toBe(platform.alerts.stackName);
   });
 });
