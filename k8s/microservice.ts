@@ -2,7 +2,7 @@ import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { CONTAINER_SECURITY, POD_SECURITY, restrictPod } from './restricted';
-import { DeploymentSettings, KIT_PATHS, ResourceSettings, ShutdownSettings } from './settings';
+import { DeploymentSettings, KIT_PATHS, ResourceSettings, SCRAPE_ANNOTATIONS, ShutdownSettings } from './settings';
 
 /** Labels every platform pod carries; NetworkPolicies select on them. */
 export const PART_OF = { 'app.kubernetes.io/part-of': 'platform' } as const;
@@ -49,6 +49,11 @@ export function topologySpread(name: string) {
   }));
 }
 
+/** Pod annotations that ask the managed scraper for the kit's metrics on `port`. */
+export function scrapeAnnotations(port: number): Record<string, string> {
+  return { [SCRAPE_ANNOTATIONS.scrape]: 'true', [SCRAPE_ANNOTATIONS.port]: String(port), [SCRAPE_ANNOTATIONS.path]: KIT_PATHS.metrics };
+}
+
 export interface MicroserviceProps {
   /** Object names, ServiceAccount, the `app.kubernetes.io/name` label. */
   readonly name: string;
@@ -70,6 +75,12 @@ export interface MicroserviceProps {
    * @default true with a port, else the worker's
    */
   readonly downwardEnv?: boolean;
+  /**
+   * Port the managed Prometheus scraper reads the kit's `/metrics` on: the pods get the
+   * `prometheus.io/scrape`, `/port` and `/path` annotations its scrape configuration keeps.
+   * @default not scraped
+   */
+  readonly metricsPort?: number;
 }
 
 /**
@@ -95,7 +106,7 @@ export class Microservice extends Construct {
     });
     this.deployment = new kplus.Deployment(this, 'Deployment', {
       metadata: { name, labels: this.labels },
-      podMetadata: { labels: this.labels },
+      podMetadata: { labels: this.labels, annotations: props.metricsPort === undefined ? undefined : scrapeAnnotations(props.metricsPort) },
       select: false,
       spread: false,
       serviceAccount: this.serviceAccount,

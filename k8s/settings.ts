@@ -147,6 +147,12 @@ export interface WorkloadSettings {
 /** Paths the services kit serves (services/src/kit/health.ts). */
 export const KIT_PATHS = { ready: '/readyz', live: '/healthz', metrics: '/metrics' } as const;
 
+/**
+ * Pod annotations the managed Prometheus scraper keeps (lib/constructs/managed-prometheus.ts
+ * SCRAPE_ANNOTATIONS; a test keeps the two equal: k8s/ imports no aws-cdk-lib).
+ */
+export const SCRAPE_ANNOTATIONS = { scrape: 'prometheus.io/scrape', port: 'prometheus.io/port', path: 'prometheus.io/path' } as const;
+
 /** Names of the workloads: Kubernetes object names, ServiceAccounts, SERVICE values, Pod Identity. */
 export const WORKLOADS = ['gateway', 'user', 'catalog', 'order', 'order-timeout', 'search-sync', 'search-sync-follow', 'etcd', 'smoke', 'loadgen'] as const;
 

@@ -22,7 +22,9 @@ export const CALLS: Record<string, string[]> = {
 };
 
 function httpService(scope: Construct, name: string, s: WorkloadSettings, settings: DeploymentSettings, component: string): Microservice {
-  const svc = new Microservice(scope, name, { name, component, image: s.image, env: serviceEnv(s, name), settings, shutdown: s.shutdown, port: s.port });
+  // Scraped: the gateway, whose port already admits the VPC (the ALB, and so the scraper's interfaces).
+  const metricsPort = name === 'gateway' ? s.port : undefined;
+  const svc = new Microservice(scope, name, { name, component, image: s.image, env: serviceEnv(s, name), settings, shutdown: s.shutdown, port: s.port, metricsPort });
   dataEgress(scope, name, name, s);
   const callers = Object.entries(CALLS).filter(([, callees]) => callees.includes(name)).map(([caller]) => pods(caller));
   const callees = (CALLS[name] ?? []).map(pods);

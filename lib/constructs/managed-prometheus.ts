@@ -57,7 +57,7 @@ export interface ManagedPrometheusProps {
   readonly scrapeIntervalSeconds?: number;
   /**
    * Also scrape the kube-controller-manager's metrics that EKS serves through the API server
-   * (`job_controller_jobs_finished_total`: the Job failures of the cluster).
+   * (only `job_controller_*`: the Job failures of the cluster).
    * @default true
    */
   readonly controlPlaneMetrics?: boolean;
@@ -245,6 +245,8 @@ function scrapeConfiguration(namespaces: string[], intervalSeconds: number, cont
     relabel_configs: [
       { source_labels: ['__meta_kubernetes_namespace', '__meta_kubernetes_service_name', '__meta_kubernetes_endpoint_port_name'], action: 'keep', regex: 'default;kubernetes;https' },
     ],
+    // Thousands of series otherwise (work queues, clients): only the Job controller's are kept.
+    metric_relabel_configs: [{ source_labels: ['__name__'], action: 'keep', regex: 'job_controller_.*' }],
   }] : [];
   return JSON.stringify({
     global: { scrape_interval: `${intervalSeconds}s`, scrape_timeout: `${Math.min(10, intervalSeconds)}s` },
