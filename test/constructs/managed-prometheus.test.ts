@@ -6,6 +6,7 @@ import {
   EncryptionKey, ManagedPrometheus, ManagedPrometheusProps, PlatformCluster, SCRAPE_ANNOTATIONS, SCRAPER_KUBERNETES_USER,
 } from '../../lib/constructs';
 import { SCRAPE_ANNOTATIONS as CHART_SCRAPE_ANNOTATIONS } from '../../k8s/settings';
+import { validateManifests } from '../support/kubeconform';
 import { rulePackFindings, testApp } from '../support/synth';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
@@ -110,7 +111,9 @@ describe('ManagedPrometheus', () => {
     expect(objects[1].subjects).toEqual([{ kind: 'User', name: 'aps-collector-user', apiGroup: 'rbac.authorization.k8s.io' }]);
     // read only
     for (const rule of objects[0].rules) expect(rule.verbs.every((v: string) => ['get', 'list', 'watch'].includes(v))).toBe(true);
-  });
+    // strict Kubernetes 1.35 schemas (kubeconform: a one-off Go build on a cold machine)
+    expect(validateManifests(objects, 'scraper RBAC')).toEqual(expect.objectContaining({ valid: 2, errors: [] }));
+  }, 30 * 60 * 1000);
 
   test('with a topic: an alert manager definition to it, and its policy and key let aps.amazonaws.com publish (no reference back)', () => {
     const { stack, topicStack, metrics } = build({}, true);
