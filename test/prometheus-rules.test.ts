@@ -5,7 +5,12 @@ import {
 } from '../lib/observability/prometheus-rules';
 import { LATENCY_BUCKETS } from '../services/src/kit/metrics';
 import { build } from './support/platform';
-import { promtool, promtoolPath } from './support/promtool';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { ManagedPrometheus, PlatformCluster } from '../lib/constructs';
+import { amtool, promtool, promtoolPath } from './support/promtool';
+import { testApp } from './support/synth';
 
 // The first promtool call builds it (`go install`, several minutes cold on 2 busy cores), then cached.
 const INSTALL_TIMEOUT = 60 * 60 * 1000;
@@ -136,6 +141,23 @@ describe('Prometheus rules and scrape configuration (promtool, Prometheus 3.16)'
     expect(r.output).toMatch(/SUCCESS/);
     expect(r.status).toBe(0);
   });
+
+  test('the alert manager definition given a topic is a valid Alertmanager configuration (amtool)', () => {
+    const stack = new Stack(testApp(), 'Test', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const platform = new PlatformCluster(stack, 'Platform', { vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 }), clusterName: 'demo' });
+    const metrics = new ManagedPrometheus(stack, 'Metrics', {
+      cluster: platform.cluster, namespaces: ['platform'], metricsPorts: [8080],
+      alarmTopic: sns.Topic.fromTopicArn(stack, 'Topic', 'arn:aws:sns:eu-west-1:123456789012:alarms'),
+    });
+    // AMP's definition wraps the Alertmanager configuration in `alertmanager_config: |`
+    const [first, ...rest] = metrics.alertManagerDefinition!.split('\n');
+    expect(first).toBe('alertmanager_config: |');
+    const config = rest.map((l) => l.replace(/^ {2}/, '')).join('\n');
+    expect(config).toContain('topic_arn: arn:aws:sns:eu-west-1:123456789012:alarms');
+    const r = amtool(['check-config', 'alertmanager.yml'], { 'alertmanager.yml': config });
+    expect(r.output).toMatch(/SUCCESS[\s\S]*1 receivers/);
+    expect(r.status).toBe(0);
+  }, 30 * 60 * 1000);
 
   test('a target the budget cannot reach is refused, naming the field', () => {
     expect(() => platformRules({ availability: 0.9, latencyP99Ms: 300 })).toThrow(/observability\.slo\.availability: .*14\.4x/);
