@@ -5,7 +5,7 @@
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { DEPENDENCY_UNAVAILABLE_HEADER, createRedisCluster, loadConfig, type Cluster, type ServiceContext } from '../kit';
+import { createRedisCluster, replyDependencyUnavailable, loadConfig, type Cluster, type ServiceContext } from '../kit';
 import { BreakerOpenError, NoInstanceError, ServiceHttpError, FailureStatusError } from '../kit';
 import { createMysqlPool, mysqlSettingsFromEnv, type Pool } from './mysql';
 import { createOpenSearchClient } from './opensearch';
@@ -305,16 +305,7 @@ export async function withDependencyErrors(app: FastifyInstance, ctx: ServiceCon
       const dep = err instanceof LockTimeoutError ? 'stock lock' : unavailableDependency(err);
       if (!dep) throw err;
       req.log.warn({ err: err.message, dependency: dep }, 'dependency unavailable');
-      void reply
-        .code(503)
-        .header('retry-after', '2')
-        // The gateway passes this answer on as it is: another instance shares the dependency.
-        .header(DEPENDENCY_UNAVAILABLE_HEADER, dep.replace(/[^a-z0-9 -]/gi, ''))
-        .send({
-          error: 'service_unavailable',
-          message: `The ${dep} is unavailable right now. Please try again in a moment.`,
-          requestId: req.id,
-        });
+      void replyDependencyUnavailable(reply, dep);
     });
     await routes(scope);
   });

@@ -76,6 +76,9 @@ export {
 } from './identity';
 export type { Identity } from './identity';
 
+/** The platform's error answers: `{ error, message, requestId }`, 401 "Log in first", 503 "dependency unavailable". */
+export { errorPayload, replyDependencyUnavailable, replyError, replyLoginRequired, requireUserId } from './replies';
+
 /** The HTTP service bootstrap. */
 export { createService, errorBody } from './service';
 export type { Service, ServiceContext, ServiceDefinition } from './service';
