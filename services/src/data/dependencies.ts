@@ -5,7 +5,7 @@
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { createRedisCluster, replyDependencyUnavailable, loadConfig, type Cluster, type ServiceContext } from '../kit';
+import { connectRedisCluster, replyDependencyUnavailable, loadConfig, type Cluster, type ServiceContext } from '../kit';
 import { BreakerOpenError, NoInstanceError, ServiceHttpError, FailureStatusError } from '../kit';
 import { createMysqlPool, mysqlSettingsFromEnv, type Pool } from './mysql';
 import { createOpenSearchClient } from './opensearch';
@@ -123,23 +123,15 @@ export function connectUploads(ctx: ServiceContext, source: NodeJS.ProcessEnv = 
 
 export function connectRedis(ctx: ServiceContext): Cluster {
   const wait = ctx.budgets.redisWaitMs;
-  const redis = createRedisCluster({
-    nodes: ctx.config.REDIS_CLUSTER_NODES,
-    tls: ctx.config.REDIS_TLS,
-    username: ctx.config.REDIS_USERNAME,
-    password: ctx.config.REDIS_PASSWORD,
+  const redis = connectRedisCluster(ctx.config, {
+    log: ctx.log,
     // A sent command's own bound, inside the bound on the whole wait below.
     commandTimeoutMs: Math.max(100, wait - 250),
-    clusterOptions: {
-      // An auto-pipelined batch that meets a MOVED after a failover hands the error to the caller
-      // instead of following it; business writes (locks, carts, stream acks) must not see that.
-      enableAutoPipelining: false,
-      // While a failover settles, nodes disagree on who owns a slot: follow MOVED with a pause
-      // instead of spending every redirection in a few milliseconds.
-      retryDelayOnMoved: 100,
-    },
+    autoPipelining: false,
+    // While a failover settles, nodes disagree on who owns a slot: follow MOVED with a pause
+    // instead of spending every redirection in a few milliseconds.
+    clusterOptions: { retryDelayOnMoved: 100 },
   });
-  redis.on('error', (err) => ctx.log.warn({ err: err.message }, 'redis error'));
   // Reported, not critical: routes that need Redis answer their own 503 while it is down.
   ctx.health.addCheck('redis', async () => {
     await redis.ping();

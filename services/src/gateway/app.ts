@@ -2,7 +2,7 @@ import cors from '@fastify/cors';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   BreakerOpenError, Counter, Gauge, Histogram, LATENCY_BUCKETS, NoInstanceError, REQUEST_ID_HEADER,
-  createRedisCluster, createService, identityHeaders, isReservedHeader, loadConfig, loadKitConfig, neverReached,
+  connectRedisCluster, createService, identityHeaders, isReservedHeader, loadConfig, loadKitConfig, neverReached,
   type Identity, type Service, type ServiceDefinition,
 } from '../kit';
 import { AuthError, JwtVerifier } from './auth';
@@ -119,20 +119,7 @@ export async function createGateway(source: NodeJS.ProcessEnv = process.env, ext
 
       let limiter: RedisRateLimiter | undefined;
       if (config.RATE_LIMIT_ENABLED) {
-        const redis = createRedisCluster({
-          nodes: kit.REDIS_CLUSTER_NODES,
-          tls: kit.REDIS_TLS,
-          username: kit.REDIS_USERNAME,
-          password: kit.REDIS_PASSWORD,
-          commandTimeoutMs: config.RATE_LIMIT_TIMEOUT_MS,
-        });
-        let lastRedisWarning = 0;
-        redis.on('error', (err: Error) => {
-          if (Date.now() - lastRedisWarning > 5000) {
-            lastRedisWarning = Date.now();
-            log.warn({ err: err.message }, 'redis cluster error');
-          }
-        });
+        const redis = connectRedisCluster(kit, { log, commandTimeoutMs: config.RATE_LIMIT_TIMEOUT_MS });
         limiter = new RedisRateLimiter(redis, config.RATE_LIMIT_KEY_PREFIX, config.RATE_LIMIT_TIMEOUT_MS);
         ctx.shutdown.onClose('redis', () => redis.quit().catch(() => redis.disconnect()));
       }

@@ -67,8 +67,8 @@ export { GracefulShutdown } from './shutdown';
 export type { ShutdownSettings } from './shutdown';
 
 /** ioredis Cluster: TLS + AUTH in AWS, plain locally. */
-export { createRedisCluster, Cluster } from './redis';
-export type { RedisClusterSettings } from './redis';
+export { connectRedisCluster, createRedisCluster, Cluster } from './redis';
+export type { RedisClientOptions, RedisClusterConfig, RedisClusterSettings } from './redis';
 
 /** Identity headers the gateway sets after JWT verification, and helpers to read / propagate them. */
 export {
