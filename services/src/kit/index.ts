@@ -81,4 +81,4 @@ export { errorPayload, replyDependencyUnavailable, replyError, replyLoginRequire
 
 /** The HTTP service bootstrap. */
 export { createService, errorBody } from './service';
-export type { Service, ServiceContext, ServiceDefinition } from './service';
+export type { ClientOptions, Service, ServiceContext, ServiceDefinition } from './service';

@@ -21,6 +21,9 @@ declare module 'fastify' {
   }
 }
 
+/** The service client's options a service may set (discovery is the kit's). */
+export type ClientOptions = Partial<Omit<ServiceClientOptions, 'discovery'>>;
+
 /** What a service gets to build its routes with. */
 export interface ServiceContext {
   readonly name: string;
@@ -56,8 +59,11 @@ export interface ServiceDefinition {
   readonly checks?: Record<string, ReadinessCheck>;
   /** Extra fastify options (merged over the kit's). @default none */
   readonly fastify?: Partial<FastifyServerOptions>;
-  /** Service client options besides discovery. @default from config */
-  readonly client?: Partial<Omit<ServiceClientOptions, 'discovery'>>;
+  /**
+   * Service client options besides discovery, or a function of the service's metrics that returns
+   * them (an `onAttempt` hook recording into the service's registry). @default from config
+   */
+  readonly client?: ClientOptions | ((metrics: HttpMetrics) => ClientOptions);
   /** Instance metadata published in the registry. @default {} */
   readonly metadata?: Record<string, string>;
   /** Log destination (tests). @default stdout */
@@ -159,7 +165,7 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
     deadlineMs: budgeted ? budgets.callMs : config.CLIENT_TIMEOUT_MS,
     retries: config.CLIENT_RETRIES,
     logger: log,
-    ...def.client,
+    ...(typeof def.client === 'function' ? def.client(metrics) : def.client),
   });
 
   const app = Fastify({
