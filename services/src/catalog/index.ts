@@ -8,11 +8,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   createService, loadConfig, readIdentity, replyError, replyLoginRequired, tokenVerifier, type Service, type ServiceDefinition,
 } from '../kit';
-import { connectMysql, connectRedis, connectSearch, connectUploads, isRedisUnavailable, NotReadyError, withDependencyErrors } from '../data/dependencies';
-import { SORTS, type ProductQuery } from '../data/product-search';
+import { connectMysql, connectRedis, connectUploads, isRedisUnavailable, NotReadyError, withDependencyErrors } from '../data/dependencies';
+import { connectSearch, SORTS, type ProductQuery } from './product-search';
 import { publishEvent } from '../data/streams';
 import { IMAGE_TYPES, MAX_IMAGE_BYTES } from '../data/uploads';
-import { PRODUCT_STREAM } from '../order/events';
+import { PRODUCT_STREAM } from '../data/events';
 import { catalogEnv, catalogRules, catalogSpec } from './env';
 import { ProductCache } from './product-cache';
 import {

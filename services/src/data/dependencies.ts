@@ -5,12 +5,9 @@
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { connectRedisCluster, replyDependencyUnavailable, loadConfig, type Cluster, type ServiceContext } from '../kit';
+import { connectRedisCluster, replyDependencyUnavailable, startupTask, type Cluster, type ServiceContext } from '../kit';
 import { BreakerOpenError, NoInstanceError, ServiceHttpError, FailureStatusError } from '../kit';
 import { createMysqlPool, mysqlSettingsFromEnv, type Pool } from './mysql';
-import { createOpenSearchClient } from './opensearch';
-import { ProductSearchIndex } from './product-search';
-import { searchIndexEnv } from './settings';
 import { ensureSchema } from './schema';
 import { UploadStore } from './uploads';
 import { LockTimeoutError } from './redis-lock';
@@ -70,49 +67,6 @@ export function connectMysql(ctx: ServiceContext, source: NodeJS.ProcessEnv = pr
     await Promise.allSettled([pool.end(), migrations.end()]);
   });
   return { pool, migrated: task.finished, isMigrated: task.done };
-}
-
-/** Runs `work` until it succeeds (backoff up to 5 s), in the background, until shutdown. */
-function startupTask(
-  ctx: ServiceContext,
-  name: string,
-  work: () => Promise<void>,
-): { done: () => boolean; lastError: () => unknown; stop: () => void; finished: Promise<void> } {
-  let done = false;
-  let stopped = false;
-  let lastError: unknown;
-  const finished = (async () => {
-    for (let attempt = 1; !stopped; attempt++) {
-      try {
-        await work();
-        done = true;
-        return;
-      } catch (err) {
-        lastError = err;
-        ctx.log.warn({ err: (err as Error).message, attempt }, `${name} failed; retrying`);
-        await new Promise((r) => setTimeout(r, Math.min(500 * attempt, 5000)).unref());
-      }
-    }
-  })();
-  return { done: () => done, lastError: () => lastError, stop: () => (stopped = true), finished };
-}
-
-export interface SearchHandle {
-  readonly index: ProductSearchIndex;
-  isReady(): boolean;
-}
-
-/** The product search index; its alias is created in the background if the cluster is fresh. */
-export function connectSearch(ctx: ServiceContext, source: NodeJS.ProcessEnv = process.env): SearchHandle {
-  const client = createOpenSearchClient(source);
-  const index = new ProductSearchIndex(client, loadConfig(searchIndexEnv, source).SEARCH_INDEX_ALIAS);
-  // Not a readiness check: with search down the rest of the service still works (search -> 503).
-  const task = startupTask(ctx, 'search index', () => index.ensure());
-  ctx.shutdown.onClose('opensearch', async () => {
-    task.stop();
-    await client.close();
-  });
-  return { index, isReady: task.done };
 }
 
 export function connectUploads(ctx: ServiceContext, source: NodeJS.ProcessEnv = process.env): UploadStore {

@@ -79,6 +79,9 @@ export type { Identity } from './identity';
 /** The platform's error answers: `{ error, message, requestId }`, 401 "Log in first", 503 "dependency unavailable". */
 export { errorPayload, replyDependencyUnavailable, replyError, replyLoginRequired, requireUserId } from './replies';
 
+/** Work a service retries in the background until it succeeds (migrations, an index alias). */
+export { startupTask } from './startup-task';
+
 /** The HTTP service bootstrap. */
 export { createService, errorBody } from './service';
 export type { ClientOptions, Service, ServiceContext, ServiceDefinition } from './service';
