@@ -8,7 +8,7 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { connectRedisCluster, replyDependencyUnavailable, startupTask, type Cluster, type ServiceContext } from '../kit';
 import { BreakerOpenError, NoInstanceError, ServiceHttpError, FailureStatusError } from '../kit';
 import { createMysqlPool, mysqlSettingsFromEnv, type Pool } from './mysql';
-import { ensureSchema } from './schema';
+import { ensureSchema } from '../schema';
 import { UploadStore } from './uploads';
 import { LockTimeoutError } from './redis-lock';
 

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { hostname } from 'node:os';
 import { connectRedisCluster, createLogger, loadConfig, loadKitConfig, type Cluster, type Logger } from '../kit';
 import { createMysqlPool, mysqlSettingsFromEnv, type Pool } from '../data/mysql';
-import { ensureSchema } from '../data/schema';
+import { ensureSchema } from '../schema';
 import { jobSpec } from './env';
 
 export interface JobContext {
