@@ -1,7 +1,7 @@
 import { Yaml } from 'cdk8s';
 import { ENVIRONMENTS } from '../lib/config';
 import {
-  BURN_WINDOWS, GATEWAY_LATENCY_BUCKETS_SECONDS, LATENCY_SLO_TARGET, platformRules, PrometheusRuleFile, renderRules,
+  BURN_WINDOWS, fastRequestsRate, GATEWAY_LATENCY_BUCKETS_SECONDS, LATENCY_SLO_TARGET, platformRules, PrometheusRuleFile, renderRules,
 } from '../lib/observability/prometheus-rules';
 import { LATENCY_BUCKETS } from '../services/src/kit/metrics';
 import { build } from './support/platform';
@@ -66,6 +66,16 @@ describe('Prometheus rules and scrape configuration (promtool, Prometheus 3.16)'
     expect([...GATEWAY_LATENCY_BUCKETS_SECONDS]).toEqual(LATENCY_BUCKETS);
   });
 
+  test.each(ENVS.map((c) => [c.envName, c] as const))('%s: the latency objective is a bucket boundary, counted exactly', (_env, c) => {
+    expect(fastRequestsRate(c.observability.slo.latencyP99Ms / 1000, '5m')).toEqual({ exact: true, expr: expect.stringMatching(/^sum\(rate\(gateway_request_duration_seconds_bucket\{le="[\d.]+"\}\[5m\]\)\)$/) });
+  });
+
+  test('an objective between two buckets is interpolated between them', () => {
+    expect(fastRequestsRate(0.35, '5m', [0.25, 0.5, 1])).toEqual({ exact: false, expr: expect.stringContaining('le="0.25"') });
+    expect(fastRequestsRate(0.35, '5m', [0.25, 0.5, 1]).expr).toMatch(/\* 0\.4\)$/);
+    expect(() => fastRequestsRate(20, '5m')).toThrow(/above the gateway histogram's largest bucket/);
+  });
+
   test.each(ENVS.map((c) => [c.envName, c] as const))('%s: promtool check rules accepts the rule file', (_env, c) => {
     const r = promtool(['check', 'rules', '--lint=all', '--lint-fatal', 'rules.yml'], { 'rules.yml': renderRules(platformRules(c.observability.slo)) });
     expect(r.output).toMatch(/SUCCESS: \d+ rules found/);
@@ -107,6 +117,17 @@ describe('Prometheus rules and scrape configuration (promtool, Prometheus 3.16)'
     ]);
     expectRuleTest(rules, latency(10_000, 1 - 10 * budget, 80), [
       { eval_time: '70m', alertname: 'GatewayLatencyBudgetBurn1h', exp_alerts: [] },
+    ]);
+  });
+
+  test('an interpolated latency objective (350 ms, between buckets) passes promtool and pages the same way', () => {
+    const rules = platformRules({ availability: 0.999, latencyP99Ms: 350 });
+    expect(renderRules(rules)).toContain('* 0.5)');
+    const r = promtool(['check', 'rules', 'rules.yml'], { 'rules.yml': renderRules(rules) });
+    expect(r.status).toBe(0);
+    const budget = 1 - LATENCY_SLO_TARGET;
+    expectRuleTest(rules, latency(10_000, 1 - 20 * budget, 80), [
+      { eval_time: '70m', alertname: 'GatewayLatencyBudgetBurn1h', exp_alerts: [{ exp_labels: burnLabels('latency', '1h') }] },
     ]);
   });
 

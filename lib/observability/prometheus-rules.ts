@@ -14,7 +14,7 @@ import { SloConfig } from '../config';
  * LATENCY_BUCKETS (a test keeps the two equal). A latency objective on a boundary is counted
  * exactly; one between two is interpolated linearly, as histogram_quantile does.
  */
-export const GATEWAY_LATENCY_BUCKETS_SECONDS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+export const GATEWAY_LATENCY_BUCKETS_SECONDS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.4, 0.5, 1, 2.5, 5, 10];
 
 /** The latency SLO counts requests faster than the objective: p99 means 99 % of them. */
 export const LATENCY_SLO_TARGET = 0.99;

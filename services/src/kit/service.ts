@@ -8,7 +8,7 @@ import { Health, type ReadinessCheck } from './health';
 import { REQUEST_ID_HEADER, identityHeaders, isReservedHeader, readIdentity } from './identity';
 import { KeysUnavailableError, type TokenVerifier } from './jwt';
 import { createLogger } from './logger';
-import { createMetrics, type HttpMetrics } from './metrics';
+import { Counter, createMetrics, type HttpMetrics } from './metrics';
 import { RegistryClient, type ServiceInstance } from './registry';
 import { errorPayload, replyDependencyUnavailable, replyError } from './replies';
 import { ServiceClient, type ServiceClientOptions } from './service-client';
@@ -157,6 +157,11 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
   const registry = config.REGISTRY_ENABLED
     ? new RegistryClient({ endpoints: config.ETCD_ENDPOINTS, ttlSeconds: config.REGISTRY_TTL_SECONDS, root: config.REGISTRY_ROOT, logger: log })
     : undefined;
+  if (registry) {
+    // No labels, so it reads 0 from the start: the RegistryLeaseLost alert sees the first loss.
+    const leaseLost = new Counter({ name: 'registry_lease_lost_total', help: 'Registry leases this instance lost (it dropped out of discovery and registers again).', registers: [metrics.registry] });
+    registry.on('lost', () => leaseLost.inc());
+  }
   const client = new ServiceClient({
     discovery: registry ?? { instances: () => [] },
     balancer: config.BALANCER,
