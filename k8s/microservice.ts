@@ -76,8 +76,9 @@ export interface MicroserviceProps {
    */
   readonly downwardEnv?: boolean;
   /**
-   * Port the managed Prometheus scraper reads the kit's `/metrics` on: the pods get the
-   * `prometheus.io/scrape`, `/port` and `/path` annotations its scrape configuration keeps.
+   * Port the managed Prometheus scraper reads the kit's `/metrics` on (the kit's METRICS_PORT): a
+   * container port `metrics` and the `prometheus.io/scrape`, `/port` and `/path` annotations its
+   * scrape configuration keeps. Needs a `port` (kplus declares the first container port).
    * @default not scraped
    */
   readonly metricsPort?: number;
@@ -143,6 +144,9 @@ export class Microservice extends Construct {
     // which silently drop it from a patch.
     obj.addJsonPatch(JsonPatch.add(`${spec}/containers/0/lifecycle`, { preStop: { exec: { command: ['sleep', String(shutdown.preStopSeconds)] } } }));
     obj.addJsonPatch(JsonPatch.add(`${spec}/topologySpreadConstraints`, topologySpread(name)));
+    if (props.metricsPort !== undefined) {
+      obj.addJsonPatch(JsonPatch.add(`${spec}/containers/0/ports/-`, { containerPort: props.metricsPort, name: 'metrics', protocol: 'TCP' }));
+    }
 
     if (port !== undefined) {
       this.service = new kplus.Service(this, 'Service', {

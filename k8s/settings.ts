@@ -128,6 +128,11 @@ export interface WorkloadSettings {
   readonly vpcCidr: string;
   /** Port every HTTP workload listens on (the target group port too). */
   readonly port: number;
+  /**
+   * Port the kit serves only `/metrics` on (METRICS_PORT): the managed Prometheus scraper's, open to
+   * the VPC (where its interfaces are) while the API port stays closed to all but its callers.
+   */
+  readonly metricsPort: number;
   readonly logLevel: string;
   /** The services' and the gateway's bounds in the platform's timeout chain (config `timeouts`). */
   readonly timeouts: { readonly serviceRequestMs: number; readonly gatewayUpstreamMs: number };

@@ -203,7 +203,7 @@ export class WorkloadsStack extends PlatformStack {
       cluster,
       alias: `${c.appName}-${c.envName}`,
       namespaces: [settings.namespace],
-      metricsPorts: [settings.port],
+      metricsPorts: [settings.metricsPort],
       ruleNamespaces: [{ name: 'platform', data: renderRules(platformRules(c.observability.slo)) }],
       alarmTopic: props.alarmTopic,
       logRetention: c.observability.logRetentionDays as logs.RetentionDays,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
@@ -372,7 +373,26 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
           }, config.READINESS_POLL_MS).unref();
         }
       }
-      log.info({ url, registered: listed }, 'service started');
+      if (config.METRICS_PORT > 0) {
+        const scrape = createServer((req, res) => {
+          if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+            res.writeHead(404).end();
+            return;
+          }
+          metrics.registry.metrics().then(
+            (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+            (err: Error) => res.writeHead(500).end(err.message),
+          );
+        });
+        await new Promise<void>((resolve, reject) => {
+          scrape.once('error', reject).listen(config.METRICS_PORT, config.HOST, () => resolve());
+        });
+        shutdown.onClose('metrics listener', () => new Promise<void>((resolve) => {
+          scrape.closeAllConnections();
+          scrape.close(() => resolve());
+        }));
+      }
+      log.info({ url, registered: listed, ...(config.METRICS_PORT > 0 ? { metricsPort: config.METRICS_PORT } : {}) }, 'service started');
       return instance;
     },
     stop: () => shutdown.run('stop'),
