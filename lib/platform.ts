@@ -81,6 +81,7 @@ export function buildPlatform(app: App, config: PlatformConfig): Platform {
     platformCluster: cluster.platformCluster,
     data,
     edge,
+    alarmTopic,
     description: `${config.appName} ${config.envName}: registry, gateway, services and jobs on EKS (cdk8s charts)`,
   });
   const budget = new BudgetStack(app, name('budget'), { config, alarmTopic, description: `${config.appName} ${config.envName}: monthly cost budget (USD ${config.budgetUsdPerMonth}), alerts at 80 % and 100 %` });

@@ -35,6 +35,9 @@ export const STORAGE_CLASS = 'platform-gp3';
 /** Ports the data stores listen on: the data constructs' defaults (their security groups open exactly these). */
 export const DATA_PORTS = { mysql: 3306, redis: 6379, opensearch: 443 } as const;
 
+/** The kit's metrics-only port in the cluster (the usual Prometheus exporter port). */
+export const METRICS_PORT = 9464;
+
 /** The smoke Job and the load generator: a client of the gateway, small and bounded. */
 const SMALL = { cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequestMiB: 96, memoryLimitMiB: 256 };
 
@@ -50,6 +53,7 @@ export function workloadSettings(config: PlatformConfig, e: WorkloadEndpoints): 
     region: config.region,
     vpcCidr,
     port: config.edge.gatewayPort,
+    metricsPort: METRICS_PORT,
     logLevel: w.logLevel,
     timeouts: { serviceRequestMs: config.timeouts.serviceRequestMs, gatewayUpstreamMs: config.timeouts.gatewayUpstreamMs },
     shutdown: { ...w.shutdown, terminationGracePeriodSeconds: terminationGraceSeconds(w.shutdown) },

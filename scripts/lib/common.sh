@@ -21,15 +21,15 @@ log() { printf '[engines %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[engines] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # Builds one Go binary with `go install` into DEST (atomically: a half-built binary never lands
-# there), unless DEST exists. Usage: go_install_once NAME PACKAGE@VERSION DEST [NOTE]
+# there), unless DEST exists. Usage: go_install_once NAME PACKAGE@VERSION DEST [NOTE [BUILD_TAGS]]
 go_install_once() {
-  local name=$1 pkg=$2 dest=$3 note=${4:-one-off} tmp t0=$SECONDS
+  local name=$1 pkg=$2 dest=$3 note=${4:-one-off} tags=${5:-} tmp t0=$SECONDS
   [[ -x $dest ]] && return 0
   command -v go >/dev/null 2>&1 || die "Go is needed to build $name (go install $pkg)"
   mkdir -p "$(dirname "$dest")"
   tmp=$(mktemp -d "$(dirname "$dest")/.$name-build.XXXXXX")
   log "building $name with go install $pkg ($note; cached in $(dirname "$dest"))"
-  (cd / && GOBIN=$tmp CGO_ENABLED=0 nice go install -trimpath -ldflags '-s -w' "$pkg") >"$tmp/build.log" 2>&1 ||
+  (cd / && GOBIN=$tmp CGO_ENABLED=0 nice go install -trimpath -ldflags '-s -w' ${tags:+-tags "$tags"} "$pkg") >"$tmp/build.log" 2>&1 ||
     { tail -n 30 "$tmp/build.log" >&2; die "building $name failed (log: $tmp/build.log)"; }
   mv "$tmp/$(basename "${pkg%@*}")" "$dest"
   rm -rf "$tmp"

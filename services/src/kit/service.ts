@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
@@ -8,9 +9,10 @@ import { Health, type ReadinessCheck } from './health';
 import { REQUEST_ID_HEADER, identityHeaders, isReservedHeader, readIdentity } from './identity';
 import { KeysUnavailableError, type TokenVerifier } from './jwt';
 import { createLogger } from './logger';
-import { createMetrics, type HttpMetrics } from './metrics';
+import { Counter, createMetrics, type HttpMetrics } from './metrics';
 import { RegistryClient, type ServiceInstance } from './registry';
-import { DEPENDENCY_UNAVAILABLE_HEADER, ServiceClient, type ServiceClientOptions } from './service-client';
+import { errorPayload, replyDependencyUnavailable, replyError } from './replies';
+import { ServiceClient, type ServiceClientOptions } from './service-client';
 import { GracefulShutdown } from './shutdown';
 
 declare module 'fastify' {
@@ -19,6 +21,9 @@ declare module 'fastify' {
     accessLog: Record<string, unknown> | null;
   }
 }
+
+/** The service client's options a service may set (discovery is the kit's). */
+export type ClientOptions = Partial<Omit<ServiceClientOptions, 'discovery'>>;
 
 /** What a service gets to build its routes with. */
 export interface ServiceContext {
@@ -55,8 +60,11 @@ export interface ServiceDefinition {
   readonly checks?: Record<string, ReadinessCheck>;
   /** Extra fastify options (merged over the kit's). @default none */
   readonly fastify?: Partial<FastifyServerOptions>;
-  /** Service client options besides discovery. @default from config */
-  readonly client?: Partial<Omit<ServiceClientOptions, 'discovery'>>;
+  /**
+   * Service client options besides discovery, or a function of the service's metrics that returns
+   * them (an `onAttempt` hook recording into the service's registry). @default from config
+   */
+  readonly client?: ClientOptions | ((metrics: HttpMetrics) => ClientOptions);
   /** Instance metadata published in the registry. @default {} */
   readonly metadata?: Record<string, string>;
   /** Log destination (tests). @default stdout */
@@ -150,6 +158,11 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
   const registry = config.REGISTRY_ENABLED
     ? new RegistryClient({ endpoints: config.ETCD_ENDPOINTS, ttlSeconds: config.REGISTRY_TTL_SECONDS, root: config.REGISTRY_ROOT, logger: log })
     : undefined;
+  if (registry) {
+    // No labels, so it reads 0 from the start: the RegistryLeaseLost alert sees the first loss.
+    const leaseLost = new Counter({ name: 'registry_lease_lost_total', help: 'Registry leases this instance lost (it dropped out of discovery and registers again).', registers: [metrics.registry] });
+    registry.on('lost', () => leaseLost.inc());
+  }
   const client = new ServiceClient({
     discovery: registry ?? { instances: () => [] },
     balancer: config.BALANCER,
@@ -158,7 +171,7 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
     deadlineMs: budgeted ? budgets.callMs : config.CLIENT_TIMEOUT_MS,
     retries: config.CLIENT_RETRIES,
     logger: log,
-    ...def.client,
+    ...(typeof def.client === 'function' ? def.client(metrics) : def.client),
   });
 
   const app = Fastify({
@@ -184,7 +197,7 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
       const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
       const [error, message] = STATUS_ERRORS[status];
       const requestId = randomUUID();
-      const body = JSON.stringify({ error, message, requestId });
+      const body = JSON.stringify(errorPayload(error, message, requestId));
       if (socket.writable) {
         socket.write(
           `HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : status === 408 ? 'Request Timeout' : 'Request Header Fields Too Large'}\r\n` +
@@ -200,7 +213,7 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
     const { status, error, message } = errorBody(err);
     if (status >= 500 && error === 'internal_error') req.log.error({ err }, 'request failed');
     if (status === 503) reply.header('retry-after', '1');
-    return reply.code(status).header(REQUEST_ID_HEADER, req.id).send({ error, message, requestId: req.id });
+    return replyError(reply.header(REQUEST_ID_HEADER, req.id), status, error, message);
   }
 
   app.decorateRequest('accessLog', null);
@@ -260,7 +273,7 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
     void sendError(req, reply, err);
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ error: 'not_found', message: `No route for ${req.method} on this path`, requestId: req.id });
+    void replyError(reply, 404, 'not_found', `No route for ${req.method} on this path`);
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -295,11 +308,7 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
         // cannot be had are not the caller's fault: a 503 where an identity may be needed.
         if (err instanceof KeysUnavailableError && !req.url.startsWith('/public/')) {
           req.log.warn({ err: err.message }, 'no key to verify the token with');
-          return reply
-            .code(503)
-            .header('retry-after', '2')
-            .header(DEPENDENCY_UNAVAILABLE_HEADER, 'keys')
-            .send({ error: 'service_unavailable', message: 'Sign-in cannot be checked right now. Please try again in a moment.', requestId: req.id });
+          return replyDependencyUnavailable(reply, 'keys', 'Sign-in cannot be checked right now. Please try again in a moment.');
         }
       }
     });
@@ -364,7 +373,26 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
           }, config.READINESS_POLL_MS).unref();
         }
       }
-      log.info({ url, registered: listed }, 'service started');
+      if (config.METRICS_PORT > 0) {
+        const scrape = createServer((req, res) => {
+          if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+            res.writeHead(404).end();
+            return;
+          }
+          metrics.registry.metrics().then(
+            (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+            (err: Error) => res.writeHead(500).end(err.message),
+          );
+        });
+        await new Promise<void>((resolve, reject) => {
+          scrape.once('error', reject).listen(config.METRICS_PORT, config.HOST, () => resolve());
+        });
+        shutdown.onClose('metrics listener', () => new Promise<void>((resolve) => {
+          scrape.closeAllConnections();
+          scrape.close(() => resolve());
+        }));
+      }
+      log.info({ url, registered: listed, ...(config.METRICS_PORT > 0 ? { metricsPort: config.METRICS_PORT } : {}) }, 'service started');
       return instance;
     },
     stop: () => shutdown.run('stop'),
