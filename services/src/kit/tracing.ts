@@ -16,28 +16,9 @@
  * redis.ts, the data stores in src/data): no require hooks, nothing patched behind the code's back.
  */
 import type * as OtelApi from '@opentelemetry/api';
-import { env, parseConfig, ConfigError, type Parsed } from './config';
+import { parseConfig, tracingSpec, ConfigError, type Parsed } from './config';
 
-/** The standard OpenTelemetry variables the kit reads (others are ignored). */
-export const tracingSpec = {
-  /** `otlp` turns tracing on; `none` (the default) leaves it off and loads nothing. */
-  OTEL_TRACES_EXPORTER: env.oneOf(['none', 'otlp'] as const, { default: 'none' }),
-  /** `true` turns tracing off whatever OTEL_TRACES_EXPORTER says (the SDK's own kill switch). */
-  OTEL_SDK_DISABLED: env.bool({ default: false }),
-  /** Collector base URL; spans go to `<url>/v1/traces`. */
-  OTEL_EXPORTER_OTLP_ENDPOINT: env.url({ default: 'http://127.0.0.1:4318' }),
-  OTEL_EXPORTER_OTLP_PROTOCOL: env.oneOf(['http/protobuf'] as const, { default: 'http/protobuf' }),
-  /** Parent-based: a request that arrives with a sampling decision keeps it. */
-  OTEL_TRACES_SAMPLER: env.oneOf(['parentbased_traceidratio', 'parentbased_always_on', 'parentbased_always_off'] as const, {
-    default: 'parentbased_traceidratio',
-  }),
-  /** Ratio of the traces started here (no parent) that are sampled, 0..1. */
-  OTEL_TRACES_SAMPLER_ARG: env.number({ default: 1, min: 0, max: 1 }),
-  /** @default the service's name */
-  OTEL_SERVICE_NAME: env.optional(),
-  /** Extra resource attributes, `k=v,k=v` (e.g. `deployment.environment.name=prod`). */
-  OTEL_RESOURCE_ATTRIBUTES: env.optional(),
-};
+export { tracingSpec };
 
 export type TracingConfig = Parsed<typeof tracingSpec>;
 
@@ -75,6 +56,11 @@ export interface SpanOptions {
 export interface Tracing {
   readonly enabled: boolean;
   startSpan(name: string, options?: SpanOptions): TraceSpan;
+  /**
+   * A child of the active span, or undefined outside any span: data store calls are traced only
+   * inside a request or an event (a job's idle polling starts no trace of its own).
+   */
+  childSpan(name: string, options?: Omit<SpanOptions, 'parent'>): TraceSpan | undefined;
   /** Runs `fn` with `span` as the active span (children and log lines inside it follow). */
   withSpan<T>(span: TraceSpan, fn: () => T): T;
   /** A span around `fn`: ended when it settles, failed when it throws. */
@@ -102,6 +88,7 @@ const NO_SPAN: TraceSpan = {
 export const NO_TRACING: Tracing = {
   enabled: false,
   startSpan: () => NO_SPAN,
+  childSpan: () => undefined,
   withSpan: (_span, fn) => fn(),
   inSpan: (_name, _options, fn) => fn(NO_SPAN),
   inject: () => undefined,
@@ -267,6 +254,9 @@ function otelTracing(api: typeof OtelApi, tracer: OtelApi.Tracer, provider: { fo
       const parent = options.parent ? api.propagation.extract(api.ROOT_CONTEXT, options.parent, GETTER) : api.context.active();
       const span = tracer.startSpan(name, { kind: kinds[options.kind ?? 'internal'], attributes: attributes(options.attributes) }, parent);
       return new KitSpan(span, api);
+    },
+    childSpan(name, options = {}) {
+      return api.trace.getSpan(api.context.active()) ? self.startSpan(name, options) : undefined;
     },
     withSpan(span, fn) {
       return api.context.with(contextOf(span), fn);
