@@ -19,5 +19,4 @@ export const entries: Record<string, () => Promise<ServiceModule>> = {
   'search-sync': () => import('./jobs/search-sync'),
   smoke: () => import('./smoke'),
   loadgen: () => import('./smoke/loadgen'),
-  'local-stack': () => import('./jobs/local-stack'),
 };

@@ -40,9 +40,9 @@ const CONTRACTS: Readonly<Record<string, Contract>> = {
 };
 
 /**
- * Every variable each production service reads, by SERVICE name (src/entries.ts; `echo` and
- * `local-stack` are for tests and laptops), with its parser: `spec.parse(raw)` returns the value
- * or throws an Error whose message completes "NAME ...".
+ * Every variable each production service reads, by SERVICE name (src/entries.ts; `echo` is for
+ * tests), with its parser: `spec.parse(raw)` returns the value or throws an Error whose message
+ * completes "NAME ...".
  */
 export const SERVICE_ENV: Readonly<Record<string, Readonly<Record<string, VarSpec<unknown>>>>> = Object.fromEntries(
   Object.entries(CONTRACTS).map(([name, c]) => [name, c.spec]),

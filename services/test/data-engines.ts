@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import { createMysqlPool, ensureDatabase, migrate, mysqlSettingsFromEnv, type MysqlSettings, type Pool } from '../src/data/mysql';
-import { migrations } from '../src/data/schema';
+import { migrations } from '../src/schema';
 
 const ENV_FILE = process.env.ENGINES_ENV_FILE ?? '/tmp/platform-engines/engines.env';
 

@@ -1,6 +1,6 @@
 import type { RowDataPacket } from 'mysql2';
 import { migrate } from '../src/data/mysql';
-import { migrations } from '../src/data/schema';
+import { migrations } from '../src/schema';
 import { freshDatabase, seedProduct, type TestDatabase } from './data-engines';
 
 let db: TestDatabase;

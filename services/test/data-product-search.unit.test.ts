@@ -1,4 +1,4 @@
-import { productIndexBody } from '../src/data/product-search';
+import { productIndexBody } from '../src/catalog/product-search';
 
 test('AWS domains get stemming and accent folding; the local core-only node gets what it has', () => {
   const full = productIndexBody(true);

@@ -1,5 +1,5 @@
 import { runOrderTimeout, shardFromEnv } from '../src/jobs/order-timeout';
-import { ORDER_STREAM } from '../src/order/events';
+import { ORDER_STREAM } from '../src/data/events';
 import { getOrder, placeOrder } from '../src/order/orders-store';
 import { freshDatabase, seedProduct, stockOf, testRedis, type TestDatabase } from './data-engines';
 

@@ -5,7 +5,7 @@
 import { writeSync } from 'node:fs';
 import { createMysqlPool, mysqlSettingsFromEnv } from '../src/data/mysql';
 import { createOpenSearchClient } from '../src/data/opensearch';
-import { ProductSearchIndex } from '../src/data/product-search';
+import { ProductSearchIndex } from '../src/catalog/product-search';
 import { searchSyncConsumers } from '../src/jobs/search-sync';
 import { testRedis } from './data-engines';
 

@@ -4,10 +4,10 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { getProducts } from '../src/catalog/products-store';
 import { createOpenSearchClient } from '../src/data/opensearch';
-import { ProductSearchIndex } from '../src/data/product-search';
+import { ProductSearchIndex } from '../src/catalog/product-search';
 import { publishEvent } from '../src/data/streams';
 import { fullReindex, searchSyncConsumers, SEARCH_SYNC_GROUP } from '../src/jobs/search-sync';
-import { ORDER_STREAM, PRODUCT_STREAM } from '../src/order/events';
+import { ORDER_STREAM, PRODUCT_STREAM } from '../src/data/events';
 import { engineEnv, freshDatabase, seedProduct, testRedis, uniqueName, type TestDatabase } from './data-engines';
 import { eventually } from './data-services';
 

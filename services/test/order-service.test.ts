@@ -3,7 +3,7 @@ jest.setTimeout(60_000);
 import { createCatalogService } from '../src/catalog';
 import type { Service } from '../src/kit';
 import { createOrderService } from '../src/order';
-import { ORDER_STREAM } from '../src/order/events';
+import { ORDER_STREAM } from '../src/data/events';
 import { createOpenSearchClient } from '../src/data/opensearch';
 import { engineEnv, freshDatabase, stockOf, testRedis, uniqueName, type TestDatabase } from './data-engines';
 import { call, eventually, inProcess, serviceEnv } from './data-services';

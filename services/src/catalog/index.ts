@@ -5,12 +5,14 @@
  * (versioned, so the consumer's later write of the same version is a no-op).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { createService, loadConfig, readIdentity, tokenVerifier, type Service, type ServiceDefinition } from '../kit';
-import { connectMysql, connectRedis, connectSearch, connectUploads, isRedisUnavailable, NotReadyError, withDependencyErrors } from '../data/dependencies';
-import { SORTS, type ProductQuery } from '../data/product-search';
+import {
+  createService, loadConfig, readIdentity, replyError, replyLoginRequired, tokenVerifier, type Service, type ServiceDefinition,
+} from '../kit';
+import { connectMysql, connectRedis, connectUploads, isRedisUnavailable, NotReadyError, withDependencyErrors } from '../data/dependencies';
+import { connectSearch, SORTS, type ProductQuery } from './product-search';
 import { publishEvent } from '../data/streams';
 import { IMAGE_TYPES, MAX_IMAGE_BYTES } from '../data/uploads';
-import { PRODUCT_STREAM } from '../order/events';
+import { PRODUCT_STREAM } from '../data/events';
 import { catalogEnv, catalogRules, catalogSpec } from './env';
 import { ProductCache } from './product-cache';
 import {
@@ -48,17 +50,16 @@ export async function createCatalogService(overrides: Partial<ServiceDefinition>
       const requireWriter = (req: FastifyRequest, reply: FastifyReply): boolean => {
         const who = readIdentity(req.headers);
         if (!who) {
-          void reply.code(401).send({ error: 'unauthorized', message: 'Log in first', requestId: req.id });
+          void replyLoginRequired(reply);
           return false;
         }
         if (!who.roles.includes(writerRole) && !who.roles.includes('admin')) {
-          void reply.code(403).send({ error: 'forbidden', message: `Writing products needs the ${writerRole} role`, requestId: req.id });
+          void replyError(reply, 403, 'forbidden', `Writing products needs the ${writerRole} role`);
           return false;
         }
         return true;
       };
-      const notFound = (req: FastifyRequest, reply: FastifyReply) =>
-        reply.code(404).send({ error: 'not_found', message: 'No such product', requestId: req.id });
+      const notFound = (reply: FastifyReply) => replyError(reply, 404, 'not_found', 'No such product');
 
       /** After a write: drop the cache entry, tell search-sync, and index now (best effort). */
       const changed = async (product: Product) => {
@@ -95,10 +96,10 @@ export async function createCatalogService(overrides: Partial<ServiceDefinition>
           async (req, reply) => {
             const q = req.query;
             if (q.minPriceCents !== undefined && q.maxPriceCents !== undefined && q.minPriceCents > q.maxPriceCents) {
-              return reply.code(400).send({ error: 'bad_request', message: 'querystring/minPriceCents must not exceed maxPriceCents', requestId: req.id });
+              return replyError(reply, 400, 'bad_request', 'querystring/minPriceCents must not exceed maxPriceCents');
             }
             if ((q.page ?? 1) * (q.size ?? 20) > 10_000) {
-              return reply.code(400).send({ error: 'bad_request', message: 'querystring/page times size must stay within 10000', requestId: req.id });
+              return replyError(reply, 400, 'bad_request', 'querystring/page times size must stay within 10000');
             }
             if (!search.isReady()) throw new NotReadyError('search');
             return search.index.search(q);
@@ -125,7 +126,7 @@ export async function createCatalogService(overrides: Partial<ServiceDefinition>
         // Stock is on the page: the edge (CloudFront keeps /api/* 10 s by default) must not keep it.
         api.get<{ Params: { id: number } }>('/public/products/:id', { schema: { params: idParams } }, async (req, reply) => {
           const { product, cache: source } = await cache.get(req.params.id, (pid) => getProduct(pool(), pid));
-          if (!product) return notFound(req, reply);
+          if (!product) return notFound(reply);
           // The view count is best effort: without Redis the page is still served.
           const views = source === 'bypass' ? null : await cache.recordView(product.id).catch((err: unknown) => {
             if (isRedisUnavailable(err)) return null;
@@ -153,7 +154,7 @@ export async function createCatalogService(overrides: Partial<ServiceDefinition>
               await changed(product);
               return reply.code(201).send({ product });
             } catch (err) {
-              if (err instanceof DuplicateSkuError) return reply.code(409).send({ error: 'duplicate_sku', message: err.message, requestId: req.id });
+              if (err instanceof DuplicateSkuError) return replyError(reply, 409, 'duplicate_sku', err.message);
               throw err;
             }
           },
@@ -165,7 +166,7 @@ export async function createCatalogService(overrides: Partial<ServiceDefinition>
           async (req, reply) => {
             if (!requireWriter(req, reply)) return reply;
             const product = await updateProduct(pool(), req.params.id, req.body);
-            if (!product) return notFound(req, reply);
+            if (!product) return notFound(reply);
             await changed(product);
             return { product };
           },
@@ -189,7 +190,7 @@ export async function createCatalogService(overrides: Partial<ServiceDefinition>
           },
           async (req, reply) => {
             if (!requireWriter(req, reply)) return reply;
-            if (!(await getProduct(pool(), req.params.id))) return notFound(req, reply);
+            if (!(await getProduct(pool(), req.params.id))) return notFound(reply);
             const upload = await uploads.presignImagePut(`products/${req.params.id}`, req.body.contentType, req.body.contentLength);
             return reply.code(201).send({ upload });
           },
@@ -206,11 +207,11 @@ export async function createCatalogService(overrides: Partial<ServiceDefinition>
           async (req, reply) => {
             if (!requireWriter(req, reply)) return reply;
             if (!req.body.key.startsWith(`products/${req.params.id}/`)) {
-              return reply.code(400).send({ error: 'bad_request', message: 'body/key must belong to this product', requestId: req.id });
+              return replyError(reply, 400, 'bad_request', 'body/key must belong to this product');
             }
             const object = await uploads.describe(req.body.key);
-            if (!object) return reply.code(409).send({ error: 'not_uploaded', message: 'Nothing was uploaded under this key yet', requestId: req.id });
-            if (!(await setImageKey(pool(), req.params.id, req.body.key))) return notFound(req, reply);
+            if (!object) return replyError(reply, 409, 'not_uploaded', 'Nothing was uploaded under this key yet');
+            if (!(await setImageKey(pool(), req.params.id, req.body.key))) return notFound(reply);
             const product = (await getProduct(pool(), req.params.id))!;
             await changed(product);
             return { product };

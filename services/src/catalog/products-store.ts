@@ -1,7 +1,7 @@
 /** Products and their stock in MySQL (catalog owns both tables). */
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { inTransaction, type Pool } from '../data/mysql';
-import type { ProductDoc } from '../data/product-search';
+import type { ProductDoc } from './product-search';
 
 /** A product row with its stock; the search document is the same minus `updatedAt`, plus `inStock`. */
 export interface Product extends Omit<ProductDoc, 'inStock'> {

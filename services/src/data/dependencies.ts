@@ -5,13 +5,10 @@
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { DEPENDENCY_UNAVAILABLE_HEADER, createRedisCluster, loadConfig, type Cluster, type ServiceContext } from '../kit';
+import { connectRedisCluster, replyDependencyUnavailable, startupTask, type Cluster, type ServiceContext } from '../kit';
 import { BreakerOpenError, NoInstanceError, ServiceHttpError, FailureStatusError } from '../kit';
 import { createMysqlPool, mysqlSettingsFromEnv, type Pool } from './mysql';
-import { createOpenSearchClient } from './opensearch';
-import { ProductSearchIndex } from './product-search';
-import { searchIndexEnv } from './settings';
-import { ensureSchema } from './schema';
+import { ensureSchema } from '../schema';
 import { UploadStore } from './uploads';
 import { LockTimeoutError } from './redis-lock';
 
@@ -72,49 +69,6 @@ export function connectMysql(ctx: ServiceContext, source: NodeJS.ProcessEnv = pr
   return { pool, migrated: task.finished, isMigrated: task.done };
 }
 
-/** Runs `work` until it succeeds (backoff up to 5 s), in the background, until shutdown. */
-function startupTask(
-  ctx: ServiceContext,
-  name: string,
-  work: () => Promise<void>,
-): { done: () => boolean; lastError: () => unknown; stop: () => void; finished: Promise<void> } {
-  let done = false;
-  let stopped = false;
-  let lastError: unknown;
-  const finished = (async () => {
-    for (let attempt = 1; !stopped; attempt++) {
-      try {
-        await work();
-        done = true;
-        return;
-      } catch (err) {
-        lastError = err;
-        ctx.log.warn({ err: (err as Error).message, attempt }, `${name} failed; retrying`);
-        await new Promise((r) => setTimeout(r, Math.min(500 * attempt, 5000)).unref());
-      }
-    }
-  })();
-  return { done: () => done, lastError: () => lastError, stop: () => (stopped = true), finished };
-}
-
-export interface SearchHandle {
-  readonly index: ProductSearchIndex;
-  isReady(): boolean;
-}
-
-/** The product search index; its alias is created in the background if the cluster is fresh. */
-export function connectSearch(ctx: ServiceContext, source: NodeJS.ProcessEnv = process.env): SearchHandle {
-  const client = createOpenSearchClient(source);
-  const index = new ProductSearchIndex(client, loadConfig(searchIndexEnv, source).SEARCH_INDEX_ALIAS);
-  // Not a readiness check: with search down the rest of the service still works (search -> 503).
-  const task = startupTask(ctx, 'search index', () => index.ensure());
-  ctx.shutdown.onClose('opensearch', async () => {
-    task.stop();
-    await client.close();
-  });
-  return { index, isReady: task.done };
-}
-
 export function connectUploads(ctx: ServiceContext, source: NodeJS.ProcessEnv = process.env): UploadStore {
   const uploads = UploadStore.fromEnv(source);
   ctx.shutdown.onClose('s3', () => uploads.s3.destroy());
@@ -123,23 +77,15 @@ export function connectUploads(ctx: ServiceContext, source: NodeJS.ProcessEnv = 
 
 export function connectRedis(ctx: ServiceContext): Cluster {
   const wait = ctx.budgets.redisWaitMs;
-  const redis = createRedisCluster({
-    nodes: ctx.config.REDIS_CLUSTER_NODES,
-    tls: ctx.config.REDIS_TLS,
-    username: ctx.config.REDIS_USERNAME,
-    password: ctx.config.REDIS_PASSWORD,
+  const redis = connectRedisCluster(ctx.config, {
+    log: ctx.log,
     // A sent command's own bound, inside the bound on the whole wait below.
     commandTimeoutMs: Math.max(100, wait - 250),
-    clusterOptions: {
-      // An auto-pipelined batch that meets a MOVED after a failover hands the error to the caller
-      // instead of following it; business writes (locks, carts, stream acks) must not see that.
-      enableAutoPipelining: false,
-      // While a failover settles, nodes disagree on who owns a slot: follow MOVED with a pause
-      // instead of spending every redirection in a few milliseconds.
-      retryDelayOnMoved: 100,
-    },
+    autoPipelining: false,
+    // While a failover settles, nodes disagree on who owns a slot: follow MOVED with a pause
+    // instead of spending every redirection in a few milliseconds.
+    clusterOptions: { retryDelayOnMoved: 100 },
   });
-  redis.on('error', (err) => ctx.log.warn({ err: err.message }, 'redis error'));
   // Reported, not critical: routes that need Redis answer their own 503 while it is down.
   ctx.health.addCheck('redis', async () => {
     await redis.ping();
@@ -305,16 +251,7 @@ export async function withDependencyErrors(app: FastifyInstance, ctx: ServiceCon
       const dep = err instanceof LockTimeoutError ? 'stock lock' : unavailableDependency(err);
       if (!dep) throw err;
       req.log.warn({ err: err.message, dependency: dep }, 'dependency unavailable');
-      void reply
-        .code(503)
-        .header('retry-after', '2')
-        // The gateway passes this answer on as it is: another instance shares the dependency.
-        .header(DEPENDENCY_UNAVAILABLE_HEADER, dep.replace(/[^a-z0-9 -]/gi, ''))
-        .send({
-          error: 'service_unavailable',
-          message: `The ${dep} is unavailable right now. Please try again in a moment.`,
-          requestId: req.id,
-        });
+      void replyDependencyUnavailable(reply, dep);
     });
     await routes(scope);
   });

@@ -10,7 +10,7 @@
  * failed leaves both the event and the invalidation to the relay.
  */
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { ORDER_STREAM, productIdsOf } from '../order/events';
+import { ORDER_STREAM, productIdsOf } from './events';
 import type { Pool, PoolConnection } from './mysql';
 import { invalidateProducts } from './product-cache';
 import type { RedisClient } from './redis-lock';

@@ -37,12 +37,17 @@ interface Batch {
   flying: boolean;
 }
 
+/** Takes one hit on each counter and says whether the request is within every limit (undefined: no counter). */
+export interface LimitCounters {
+  hit(hits: readonly LimitHit[], now?: number): Promise<LimitDecision | undefined>;
+}
+
 /**
  * Fixed-window counters in Redis Cluster, shared by every gateway instance. Windows are aligned to
  * the epoch, so two gateways count into the same key. Throws when Redis fails; the caller decides
  * between failing open and closed.
  */
-export class RedisRateLimiter {
+export class RedisRateLimiter implements LimitCounters {
   private readonly redis: WithHit;
   private readonly batches = new Map<string, Batch>();
 

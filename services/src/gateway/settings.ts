@@ -140,6 +140,35 @@ export function compileSettings(s: GatewaySettings): CompiledSettings {
   };
 }
 
+/** The settings in force, and the way to re-read them after a change. */
+export interface LiveSettings {
+  /** Compiled once per change: read it by reference on the request path. */
+  current(): CompiledSettings;
+  /** Re-reads every key; a key that does not parse keeps its previous value. */
+  reload(): void;
+}
+
+/**
+ * Settings read with `read(key)` (the etcd values) over `defaults`, loaded now and again on every
+ * `reload()`. `onReload` hears each outcome (metrics and logs).
+ */
+export function liveSettings(options: {
+  readonly defaults: GatewaySettings;
+  readonly read: (key: SettingKey) => string | undefined;
+  readonly onReload?: (result: { readonly settings: GatewaySettings; readonly errors: readonly string[] }) => void;
+}): LiveSettings {
+  let compiled = compileSettings(options.defaults);
+  const reload = (): void => {
+    const raw: Partial<Record<SettingKey, string>> = {};
+    for (const key of SETTING_KEYS) raw[key] = options.read(key);
+    const result = parseSettings(raw, compiled.source, options.defaults);
+    compiled = compileSettings(result.settings);
+    options.onReload?.(result);
+  };
+  reload();
+  return { current: () => compiled, reload };
+}
+
 /**
  * A path pattern: `*` is one path segment, `**` any rest (including nothing), everything else
  * literal; an optional method first (`GET /api/catalog/**`). Throws on an invalid pattern.

@@ -4,9 +4,9 @@
  */
 import { once } from 'node:events';
 import { hostname } from 'node:os';
-import { createLogger, createRedisCluster, loadConfig, loadKitConfig, startTracing, type Cluster, type Logger } from '../kit';
+import { connectRedisCluster, createLogger, loadConfig, loadKitConfig, startTracing, type Cluster, type Logger } from '../kit';
 import { createMysqlPool, mysqlSettingsFromEnv, type Pool } from '../data/mysql';
-import { ensureSchema } from '../data/schema';
+import { ensureSchema } from '../schema';
 import { jobSpec } from './env';
 
 export interface JobContext {
@@ -43,15 +43,7 @@ export async function runJob(name: string, work: (ctx: JobContext) => Promise<un
   const log = createLogger({ service: name, instance, level: config.LOG_LEVEL, ...(tr.enabled ? { traceFields: () => tr.logFields() } : {}) });
   const settings = mysqlSettingsFromEnv(source);
   const pool = createMysqlPool(settings);
-  const redis = createRedisCluster({
-    nodes: config.REDIS_CLUSTER_NODES,
-    tls: config.REDIS_TLS,
-    username: config.REDIS_USERNAME,
-    password: config.REDIS_PASSWORD,
-    commandTimeoutMs: 5000,
-    clusterOptions: { enableAutoPipelining: false }, // see connectRedis
-  });
-  redis.on('error', (err) => log.warn({ err: err.message }, 'redis error'));
+  const redis = connectRedisCluster(config, { log, commandTimeoutMs: 5000, autoPipelining: false });
   const stopping = new Promise<void>((resolve) => {
     process.once('SIGTERM', () => resolve());
     process.once('SIGINT', () => resolve());

@@ -6,13 +6,13 @@
  *    a redelivered event finds the index at that version already and changes nothing.
  */
 import type { Pool } from '../data/mysql';
-import type { WriteResult } from '../data/product-search';
+import type { WriteResult } from '../catalog/product-search';
 import type { RedisClient } from '../data/redis-lock';
 import { StreamConsumer, type StreamEvent } from '../data/streams';
 import { allProducts, getProducts, toSearchDoc } from '../catalog/products-store';
-import { ORDER_STREAM, PRODUCT_STREAM, productIdsOf } from '../order/events';
+import { ORDER_STREAM, PRODUCT_STREAM, productIdsOf } from '../data/events';
 import { createOpenSearchClient } from '../data/opensearch';
-import { ProductSearchIndex } from '../data/product-search';
+import { ProductSearchIndex } from '../catalog/product-search';
 import { loadConfig } from '../kit/config';
 import { searchSyncEnv, searchSyncRules } from './env';
 import { runJob } from './runtime';

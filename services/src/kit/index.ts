@@ -67,8 +67,8 @@ export { GracefulShutdown } from './shutdown';
 export type { ShutdownSettings } from './shutdown';
 
 /** ioredis Cluster: TLS + AUTH in AWS, plain locally. */
-export { createRedisCluster, Cluster } from './redis';
-export type { RedisClusterSettings } from './redis';
+export { connectRedisCluster, createRedisCluster, Cluster } from './redis';
+export type { RedisClientOptions, RedisClusterConfig, RedisClusterSettings } from './redis';
 
 /** Identity headers the gateway sets after JWT verification, and helpers to read / propagate them. */
 export {
@@ -76,9 +76,15 @@ export {
 } from './identity';
 export type { Identity } from './identity';
 
+/** The platform's error answers: `{ error, message, requestId }`, 401 "Log in first", 503 "dependency unavailable". */
+export { errorPayload, replyDependencyUnavailable, replyError, replyLoginRequired, requireUserId } from './replies';
+
+/** Work a service retries in the background until it succeeds (migrations, an index alias). */
+export { startupTask } from './startup-task';
+
 /** The HTTP service bootstrap. */
 export { createService, errorBody } from './service';
-export type { Service, ServiceContext, ServiceDefinition } from './service';
+export type { ClientOptions, Service, ServiceContext, ServiceDefinition } from './service';
 
 /** OpenTelemetry tracing: off unless OTEL_TRACES_EXPORTER=otlp (then W3C propagation, OTLP export). */
 export { NO_TRACING, TRACEPARENT, TRACESTATE, loadTracingConfig, startTracing, stopTracing, tracing, tracingSpec, tracingWanted } from './tracing';

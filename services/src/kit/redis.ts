@@ -1,4 +1,6 @@
 import { Cluster, type ClusterOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import type { KitConfig } from './config';
 import { traceRedis } from './store-tracing';
 import { tracing } from './tracing';
 
@@ -54,4 +56,43 @@ export function createRedisCluster(settings: RedisClusterSettings): Cluster {
   // With tracing on, each command inside a traced request or event is a client span.
   const tr = tracing();
   return tr.enabled ? traceRedis(cluster, tr) : cluster;
+}
+
+/** How a process reaches the cluster: the kit's REDIS_* variables. */
+export type RedisClusterConfig = Pick<KitConfig, 'REDIS_CLUSTER_NODES' | 'REDIS_TLS' | 'REDIS_USERNAME' | 'REDIS_PASSWORD'>;
+
+/** Options of {@link connectRedisCluster}. */
+export interface RedisClientOptions {
+  /** Client errors (a node down, a failover) go here, at most one line per 5 s. */
+  readonly log: Logger;
+  /** Bound on a sent command, ms. */
+  readonly commandTimeoutMs: number;
+  /**
+   * Batch concurrent commands per node. An auto-pipelined batch that meets a MOVED after a failover
+   * hands the error to the caller instead of following it: keep it for counters a caller may lose
+   * (the gateway's rate limits), turn it off for business writes (locks, carts, stream acks). @default true
+   */
+  readonly autoPipelining?: boolean;
+  /** Merged over the kit's defaults. @default none */
+  readonly clusterOptions?: ClusterOptions;
+}
+
+/** The one way a service or job builds its Redis Cluster client: addresses and credentials from the kit config. */
+export function connectRedisCluster(config: RedisClusterConfig, options: RedisClientOptions): Cluster {
+  const redis = createRedisCluster({
+    nodes: config.REDIS_CLUSTER_NODES,
+    tls: config.REDIS_TLS,
+    username: config.REDIS_USERNAME,
+    password: config.REDIS_PASSWORD,
+    commandTimeoutMs: options.commandTimeoutMs,
+    clusterOptions: { enableAutoPipelining: options.autoPipelining ?? true, ...options.clusterOptions },
+  });
+  // A dead node emits an error per reconnect attempt: one line per 5 s says it without flooding.
+  let lastWarning = 0;
+  redis.on('error', (err: Error) => {
+    if (Date.now() - lastWarning < 5000) return;
+    lastWarning = Date.now();
+    options.log.warn({ err: err.message }, 'redis error');
+  });
+  return redis;
 }

@@ -10,7 +10,8 @@ import { KeysUnavailableError, type TokenVerifier } from './jwt';
 import { createLogger } from './logger';
 import { createMetrics, type HttpMetrics } from './metrics';
 import { RegistryClient, type ServiceInstance } from './registry';
-import { DEPENDENCY_UNAVAILABLE_HEADER, ServiceClient, type ServiceClientOptions } from './service-client';
+import { errorPayload, replyDependencyUnavailable, replyError } from './replies';
+import { ServiceClient, type ServiceClientOptions } from './service-client';
 import { traceRequests } from './request-tracing';
 import { GracefulShutdown } from './shutdown';
 import { startTracing } from './tracing';
@@ -21,6 +22,9 @@ declare module 'fastify' {
     accessLog: Record<string, unknown> | null;
   }
 }
+
+/** The service client's options a service may set (discovery is the kit's). */
+export type ClientOptions = Partial<Omit<ServiceClientOptions, 'discovery'>>;
 
 /** What a service gets to build its routes with. */
 export interface ServiceContext {
@@ -57,8 +61,11 @@ export interface ServiceDefinition {
   readonly checks?: Record<string, ReadinessCheck>;
   /** Extra fastify options (merged over the kit's). @default none */
   readonly fastify?: Partial<FastifyServerOptions>;
-  /** Service client options besides discovery. @default from config */
-  readonly client?: Partial<Omit<ServiceClientOptions, 'discovery'>>;
+  /**
+   * Service client options besides discovery, or a function of the service's metrics that returns
+   * them (an `onAttempt` hook recording into the service's registry). @default from config
+   */
+  readonly client?: ClientOptions | ((metrics: HttpMetrics) => ClientOptions);
   /** Instance metadata published in the registry. @default {} */
   readonly metadata?: Record<string, string>;
   /** Log destination (tests). @default stdout */
@@ -165,7 +172,7 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
     deadlineMs: budgeted ? budgets.callMs : config.CLIENT_TIMEOUT_MS,
     retries: config.CLIENT_RETRIES,
     logger: log,
-    ...def.client,
+    ...(typeof def.client === 'function' ? def.client(metrics) : def.client),
   });
 
   const app = Fastify({
@@ -191,7 +198,7 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
       const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
       const [error, message] = STATUS_ERRORS[status];
       const requestId = randomUUID();
-      const body = JSON.stringify({ error, message, requestId });
+      const body = JSON.stringify(errorPayload(error, message, requestId));
       if (socket.writable) {
         socket.write(
           `HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : status === 408 ? 'Request Timeout' : 'Request Header Fields Too Large'}\r\n` +
@@ -207,7 +214,7 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
     const { status, error, message } = errorBody(err);
     if (status >= 500 && error === 'internal_error') req.log.error({ err }, 'request failed');
     if (status === 503) reply.header('retry-after', '1');
-    return reply.code(status).header(REQUEST_ID_HEADER, req.id).send({ error, message, requestId: req.id });
+    return replyError(reply.header(REQUEST_ID_HEADER, req.id), status, error, message);
   }
 
   app.decorateRequest('accessLog', null);
@@ -275,7 +282,7 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
     void sendError(req, reply, err);
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ error: 'not_found', message: `No route for ${req.method} on this path`, requestId: req.id });
+    void replyError(reply, 404, 'not_found', `No route for ${req.method} on this path`);
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -310,11 +317,7 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
         // cannot be had are not the caller's fault: a 503 where an identity may be needed.
         if (err instanceof KeysUnavailableError && !req.url.startsWith('/public/')) {
           req.log.warn({ err: err.message }, 'no key to verify the token with');
-          return reply
-            .code(503)
-            .header('retry-after', '2')
-            .header(DEPENDENCY_UNAVAILABLE_HEADER, 'keys')
-            .send({ error: 'service_unavailable', message: 'Sign-in cannot be checked right now. Please try again in a moment.', requestId: req.id });
+          return replyDependencyUnavailable(reply, 'keys', 'Sign-in cannot be checked right now. Please try again in a moment.');
         }
       }
     });

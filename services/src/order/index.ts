@@ -9,9 +9,9 @@
  * MySQL transaction, so even a lost Redis lock cannot make two orders of one key.
  */
 import { createHash } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import {
-  createService, loadConfig, propagatedHeaders, readIdentity, ServiceHttpError, tokenVerifier, type Service, type ServiceDefinition,
+  createService, loadConfig, propagatedHeaders, replyError, requireUserId, ServiceHttpError, tokenVerifier, type Service, type ServiceDefinition,
 } from '../kit';
 import { connectMysql, connectRedis, NotReadyError, withDependencyErrors } from '../data/dependencies';
 import { acquireLock, LockTimeoutError, withLocks, type HeldLock } from '../data/redis-lock';
@@ -85,18 +85,10 @@ export async function createOrderService(overrides: Partial<ServiceDefinition> =
         if (!db.isMigrated()) throw new NotReadyError('database');
         return db.pool;
       };
-      const userOf = (req: FastifyRequest, reply: FastifyReply): number | undefined => {
-        const n = Number(readIdentity(req.headers)?.userId);
-        if (Number.isSafeInteger(n) && n > 0) return n;
-        void reply.code(401).send({ error: 'unauthorized', message: 'Log in first', requestId: req.id });
-        return undefined;
-      };
-      const fail = (req: FastifyRequest, reply: FastifyReply, status: number, error: string, message: string, extra: object = {}) =>
-        reply.code(status).send({ error, message, ...extra, requestId: req.id });
 
       await withDependencyErrors(app, ctx, (api) => {
         api.get('/cart', async (req, reply) => {
-          const userId = userOf(req, reply);
+          const userId = requireUserId(req, reply);
           if (userId === undefined) return reply;
           return { items: await carts.get(userId) };
         });
@@ -110,30 +102,30 @@ export async function createOrderService(overrides: Partial<ServiceDefinition> =
             },
           },
           async (req, reply) => {
-            const userId = userOf(req, reply);
+            const userId = requireUserId(req, reply);
             if (userId === undefined) return reply;
             return { items: await carts.set(userId, req.params.productId, req.body.quantity) };
           },
         );
 
         api.delete('/cart', async (req, reply) => {
-          const userId = userOf(req, reply);
+          const userId = requireUserId(req, reply);
           if (userId === undefined) return reply;
           await carts.clear(userId);
           return reply.code(204).send();
         });
 
         api.post('/checkout', async (req, reply) => {
-          const userId = userOf(req, reply);
+          const userId = requireUserId(req, reply);
           if (userId === undefined) return reply;
           const rawKey = req.headers['idempotency-key'];
           const key = Array.isArray(rawKey) ? rawKey[0] : rawKey;
           if (!key) {
-            return fail(req, reply, 400, 'idempotency_key_required', 'Send an Idempotency-Key header: a new random value for each checkout, the same value when retrying it');
+            return replyError(reply, 400, 'idempotency_key_required', 'Send an Idempotency-Key header: a new random value for each checkout, the same value when retrying it');
           }
-          if (!IDEMPOTENCY_KEY.test(key)) return fail(req, reply, 400, 'invalid_request', 'headers/idempotency-key must be 1 to 255 visible ASCII characters');
+          if (!IDEMPOTENCY_KEY.test(key)) return replyError(reply, 400, 'invalid_request', 'headers/idempotency-key must be 1 to 255 visible ASCII characters');
           const body = checkoutBody(req.body);
-          if (typeof body === 'string') return fail(req, reply, 400, 'invalid_request', body);
+          if (typeof body === 'string') return replyError(reply, 400, 'invalid_request', body);
           const hash = fingerprint(body);
           const db = pool();
 
@@ -142,7 +134,7 @@ export async function createOrderService(overrides: Partial<ServiceDefinition> =
             const prior = await findCheckoutRequest(db, userId, key);
             if (!prior || prior.orderId === null) return undefined;
             if (prior.requestHash !== hash) {
-              return fail(req, reply, 422, 'idempotency_key_reused', 'This Idempotency-Key came with another checkout request; use a new key for a new checkout');
+              return replyError(reply, 422, 'idempotency_key_reused', 'This Idempotency-Key came with another checkout request; use a new key for a new checkout');
             }
             const order = await getOrder(db, prior.orderId);
             return reply.code(201).header('idempotent-replayed', 'true').send({ order });
@@ -157,15 +149,15 @@ export async function createOrderService(overrides: Partial<ServiceDefinition> =
           } catch (err) {
             if (!(err instanceof LockTimeoutError)) throw err;
             reply.header('retry-after', '1');
-            return fail(req, reply, 409, 'checkout_in_progress', 'Another checkout of this cart is in progress');
+            return replyError(reply, 409, 'checkout_in_progress', 'Another checkout of this cart is in progress');
           }
           try {
             const meanwhile = await replay();
             if (meanwhile) return meanwhile;
             const { items, version } = await carts.read(userId);
-            if (items.length === 0) return fail(req, reply, 409, 'cart_empty', 'The cart is empty');
+            if (items.length === 0) return replyError(reply, 409, 'cart_empty', 'The cart is empty');
             if (body.items && !sameItems(body.items, items)) {
-              return fail(req, reply, 409, 'cart_changed', 'The cart is not what the request says; review it and check out again', { items });
+              return replyError(reply, 409, 'cart_changed', 'The cart is not what the request says; review it and check out again', { items });
             }
             const query = items.map((i) => `ids=${i.productId}`).join('&');
             let products: CatalogProduct[];
@@ -180,7 +172,7 @@ export async function createOrderService(overrides: Partial<ServiceDefinition> =
             }
             const byId = new Map(products.map((p) => [p.id, p]));
             const missing = items.find((i) => !byId.has(i.productId));
-            if (missing) return fail(req, reply, 409, 'unknown_product', `Product ${missing.productId} no longer exists`, { productId: missing.productId });
+            if (missing) return replyError(reply, 409, 'unknown_product', `Product ${missing.productId} no longer exists`, { productId: missing.productId });
             const lines: OrderLine[] = items.map((i) => ({ productId: i.productId, quantity: i.quantity, priceCents: byId.get(i.productId)!.priceCents }));
             let placed: Awaited<ReturnType<typeof placeOrder>>;
             try {
@@ -195,7 +187,7 @@ export async function createOrderService(overrides: Partial<ServiceDefinition> =
                 const first = await replay();
                 if (first) return first;
               }
-              if (err instanceof OutOfStockError) return fail(req, reply, 409, 'out_of_stock', err.message, { productId: err.productId });
+              if (err instanceof OutOfStockError) return replyError(reply, 409, 'out_of_stock', err.message, { productId: err.productId });
               throw err;
             }
             const { eventId, ...order } = placed;
@@ -212,26 +204,26 @@ export async function createOrderService(overrides: Partial<ServiceDefinition> =
         });
 
         api.get('/orders', async (req, reply) => {
-          const userId = userOf(req, reply);
+          const userId = requireUserId(req, reply);
           if (userId === undefined) return reply;
           return { orders: await listOrders(pool(), userId) };
         });
 
         api.get<{ Params: { id: number } }>('/orders/:id', { schema: { params: { type: 'object', required: ['id'], properties: { id } } } }, async (req, reply) => {
-          const userId = userOf(req, reply);
+          const userId = requireUserId(req, reply);
           if (userId === undefined) return reply;
           const order = await getOrder(pool(), req.params.id);
-          if (!order || order.userId !== userId) return fail(req, reply, 404, 'not_found', 'No such order');
+          if (!order || order.userId !== userId) return replyError(reply, 404, 'not_found', 'No such order');
           return { order };
         });
 
         api.post<{ Params: { id: number } }>('/orders/:id/pay', { schema: { params: { type: 'object', required: ['id'], properties: { id } } } }, async (req, reply) => {
-          const userId = userOf(req, reply);
+          const userId = requireUserId(req, reply);
           if (userId === undefined) return reply;
           if (await markPaid(pool(), req.params.id, userId)) return { order: await getOrder(pool(), req.params.id) };
           const order = await getOrder(pool(), req.params.id);
-          if (!order || order.userId !== userId) return fail(req, reply, 404, 'not_found', 'No such order');
-          return fail(req, reply, 409, 'not_pending', `The order is ${order.status}`);
+          if (!order || order.userId !== userId) return replyError(reply, 404, 'not_found', 'No such order');
+          return replyError(reply, 409, 'not_pending', `The order is ${order.status}`);
         });
       });
     },

@@ -6,7 +6,7 @@
 import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { inTransaction, type Pool, type PoolConnection } from '../data/mysql';
 import { addToOutbox } from '../data/outbox';
-import { ORDER_STREAM } from './events';
+import { ORDER_STREAM } from '../data/events';
 
 export class OutOfStockError extends Error {
   constructor(readonly productId: number) {

@@ -6,7 +6,9 @@
  * the user the bearer token names (verified here too, with this service's own key).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { createService, JWKS_METADATA_FIELD, JwtVerifier, loadConfig, readIdentity, type Service, type ServiceContext, type ServiceDefinition } from '../kit';
+import {
+  createService, JWKS_METADATA_FIELD, JwtVerifier, loadConfig, readIdentity, replyError, requireUserId, type Service, type ServiceContext, type ServiceDefinition,
+} from '../kit';
 import { connectMysql, connectRedis, NotReadyError, unavailableDependency, withDependencyErrors } from '../data/dependencies';
 import { userEnv, userRules, userSpec } from './env';
 import { DEFAULT_COST, hashPassword, needsRehash, timingDummyHash, verifyPassword, type ScryptCost } from './password';
@@ -92,20 +94,11 @@ export async function createUserService(overrides: Partial<ServiceDefinition> = 
         tokenType: 'Bearer',
         expiresIn: cfg.JWT_TTL_SECONDS,
       });
-      const requireUser = (req: FastifyRequest, reply: FastifyReply) => {
-        const who = readIdentity(req.headers);
-        const id = Number(who?.userId);
-        if (!who || !Number.isSafeInteger(id) || id <= 0) {
-          void reply.code(401).send({ error: 'unauthorized', message: 'Log in first', requestId: req.id });
-          return undefined;
-        }
-        return id;
-      };
       const requireAdmin = (req: FastifyRequest, reply: FastifyReply) => {
-        const id = requireUser(req, reply);
+        const id = requireUserId(req, reply);
         if (id === undefined) return undefined;
         if (!readIdentity(req.headers)!.roles.includes(ADMIN_ROLE)) {
-          void reply.code(403).send({ error: 'forbidden', message: 'Managing roles needs the admin role', requestId: req.id });
+          void replyError(reply, 403, 'forbidden', 'Managing roles needs the admin role');
           return undefined;
         }
         return id;
@@ -127,7 +120,7 @@ export async function createUserService(overrides: Partial<ServiceDefinition> = 
               const user = await createUser(pool(), req.body.email.toLowerCase(), req.body.name.trim(), hash);
               return reply.code(201).send({ user });
             } catch (err) {
-              if (err instanceof EmailTakenError) return reply.code(409).send({ error: 'email_taken', message: err.message, requestId: req.id });
+              if (err instanceof EmailTakenError) return replyError(reply, 409, 'email_taken', err.message);
               throw err;
             }
           },
@@ -140,7 +133,7 @@ export async function createUserService(overrides: Partial<ServiceDefinition> = 
             const user = await findUserByEmail(pool(), req.body.email.toLowerCase());
             // Unknown email costs the same scrypt as a wrong password: no account enumeration by timing.
             const ok = await verifyPassword(req.body.password, user?.passwordHash ?? (await timingDummyHash(cost)));
-            if (!user || !ok) return reply.code(401).send({ error: 'invalid_credentials', message: 'Email or password is wrong', requestId: req.id });
+            if (!user || !ok) return replyError(reply, 401, 'invalid_credentials', 'Email or password is wrong');
             if (needsRehash(user.passwordHash, cost)) await updateUser(db.pool, user.id, { passwordHash: await hashPassword(req.body.password, cost) });
             const roles = await rolesOf(db.pool, user.id);
             const sid = await sessions.create(String(user.id), user.email, roles);
@@ -153,7 +146,7 @@ export async function createUserService(overrides: Partial<ServiceDefinition> = 
         api.post('/public/token', async (req, reply) => {
           const sid = readCookie(req.headers.cookie, SESSION_COOKIE);
           const session = await sessions.touch(sid);
-          if (!session) return reply.code(401).send({ error: 'no_session', message: 'No valid session; log in again', requestId: req.id });
+          if (!session) return replyError(reply, 401, 'no_session', 'No valid session; log in again');
           // The current roles; with MySQL unreachable, those of the login (a refresh still works).
           const roles = await rolesOf(pool(), Number(session.userId)).catch((err: unknown) => {
             if (!unavailableDependency(err)) throw err;
@@ -165,7 +158,7 @@ export async function createUserService(overrides: Partial<ServiceDefinition> = 
 
         api.get('/public/session', async (req, reply) => {
           const session = await sessions.touch(readCookie(req.headers.cookie, SESSION_COOKIE));
-          if (!session) return reply.code(401).send({ error: 'no_session', message: 'No valid session; log in again', requestId: req.id });
+          if (!session) return replyError(reply, 401, 'no_session', 'No valid session; log in again');
           return { session };
         });
 
@@ -175,10 +168,10 @@ export async function createUserService(overrides: Partial<ServiceDefinition> = 
         });
 
         api.get('/me', async (req, reply) => {
-          const id = requireUser(req, reply);
+          const id = requireUserId(req, reply);
           if (id === undefined) return reply;
           const user = await findUserById(pool(), id);
-          if (!user) return reply.code(404).send({ error: 'not_found', message: 'No such user', requestId: req.id });
+          if (!user) return replyError(reply, 404, 'not_found', 'No such user');
           return { user: await withRoles(user) };
         });
 
@@ -189,7 +182,7 @@ export async function createUserService(overrides: Partial<ServiceDefinition> = 
           async (req, reply) => {
             if (requireAdmin(req, reply) === undefined) return reply;
             const user = await findUserByEmail(pool(), req.query.email.toLowerCase());
-            if (!user) return reply.code(404).send({ error: 'not_found', message: 'No such user', requestId: req.id });
+            if (!user) return replyError(reply, 404, 'not_found', 'No such user');
             return { user: await withRoles(user) };
           },
         );
@@ -202,7 +195,7 @@ export async function createUserService(overrides: Partial<ServiceDefinition> = 
         api.put<{ Params: { id: number; role: string } }>('/users/:id/roles/:role', { schema: { params: roleParams } }, async (req, reply) => {
           const adminId = requireAdmin(req, reply);
           if (adminId === undefined) return reply;
-          if (!(await grantRole(pool(), req.params.id, req.params.role, adminId))) return reply.code(404).send({ error: 'not_found', message: 'No such user', requestId: req.id });
+          if (!(await grantRole(pool(), req.params.id, req.params.role, adminId))) return replyError(reply, 404, 'not_found', 'No such user');
           req.log.info({ userId: req.params.id, role: req.params.role, by: adminId }, 'role granted');
           return { user: await withRoles((await findUserById(pool(), req.params.id))!) };
         });
@@ -210,7 +203,7 @@ export async function createUserService(overrides: Partial<ServiceDefinition> = 
           const adminId = requireAdmin(req, reply);
           if (adminId === undefined) return reply;
           const user = await findUserById(pool(), req.params.id);
-          if (!user) return reply.code(404).send({ error: 'not_found', message: 'No such user', requestId: req.id });
+          if (!user) return replyError(reply, 404, 'not_found', 'No such user');
           await revokeRole(pool(), req.params.id, req.params.role);
           req.log.info({ userId: req.params.id, role: req.params.role, by: adminId }, 'role revoked');
           return { user: await withRoles(user) };
@@ -230,14 +223,14 @@ export async function createUserService(overrides: Partial<ServiceDefinition> = 
             },
           },
           async (req, reply) => {
-            const id = requireUser(req, reply);
+            const id = requireUserId(req, reply);
             if (id === undefined) return reply;
             const user = await findUserById(pool(), id);
-            if (!user) return reply.code(404).send({ error: 'not_found', message: 'No such user', requestId: req.id });
+            if (!user) return replyError(reply, 404, 'not_found', 'No such user');
             let passwordHash: string | undefined;
             if (req.body.password !== undefined) {
               if (!(await verifyPassword(req.body.currentPassword ?? '', user.passwordHash))) {
-                return reply.code(403).send({ error: 'invalid_credentials', message: 'currentPassword is wrong', requestId: req.id });
+                return replyError(reply, 403, 'invalid_credentials', 'currentPassword is wrong');
               }
               passwordHash = await hashPassword(req.body.password, cost);
             }

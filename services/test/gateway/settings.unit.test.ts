@@ -1,4 +1,4 @@
-import { DEFAULT_SETTINGS, compilePattern, compileSettings, parseSettings } from '../../src/gateway/settings';
+import { DEFAULT_SETTINGS, compilePattern, compileSettings, liveSettings, parseSettings } from '../../src/gateway/settings';
 
 describe('gateway settings', () => {
   it('matches path patterns: * one segment, ** any rest, optional method', () => {
@@ -66,5 +66,19 @@ describe('gateway settings', () => {
       ],
     });
     expect(c.routes.map((r) => r.service)).toEqual(['order', 'catalog']);
+  });
+
+  it('reloads live: a good key applies, a bad one keeps the value in force, each outcome reported', () => {
+    const etcd: Record<string, string> = {};
+    const outcomes: string[][] = [];
+    const live = liveSettings({ defaults: DEFAULT_SETTINGS, read: (key) => etcd[key], onReload: ({ errors }) => outcomes.push([...errors]) });
+    expect(live.current().source).toEqual(DEFAULT_SETTINGS);
+    etcd['public-paths'] = '["/api/**"]';
+    live.reload();
+    expect(live.current().isPublic('GET', '/api/x/y')).toBe(true);
+    etcd['public-paths'] = '{oops';
+    live.reload();
+    expect(live.current().isPublic('GET', '/api/x/y')).toBe(true);
+    expect(outcomes).toEqual([[], [], ['gateway setting "public-paths": must be a JSON array of strings (got "{oops")']]);
   });
 });

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
 import type { ServiceInstance } from '../../src/kit';
 
 /** A throwaway HTTP server on 127.0.0.1 with a swappable handler. */
@@ -61,4 +62,10 @@ export function rawRequest(url: string, text: string): Promise<string> {
     socket.on('close', () => resolve(out));
     socket.on('error', reject);
   });
+}
+
+/** Starts a fastify app on an ephemeral 127.0.0.1 port (tests of one module behind a route); close it with `app.close()`. */
+export async function listenLocal(app: FastifyInstance): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 }

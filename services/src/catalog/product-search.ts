@@ -7,7 +7,11 @@
  * stock.version, both only ever increase): a redelivered or stale event is rejected by OpenSearch
  * as a version conflict, which is how a stream consumer applies each change at most once.
  */
-import type { OpenSearchClient } from './opensearch';
+import type { ServiceContext } from '../kit';
+import { loadConfig } from '../kit/config';
+import { startupTask } from '../kit/startup-task';
+import { createOpenSearchClient, type OpenSearchClient } from '../data/opensearch';
+import { searchIndexEnv } from '../data/settings';
 
 export interface ProductDoc {
   id: number;
@@ -265,4 +269,22 @@ export class ProductSearchIndex {
     const stamp = new Date().toISOString().replace(/[-:.TZ]/g, '').toLowerCase();
     return `${this.alias}-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
   }
+}
+
+export interface SearchHandle {
+  readonly index: ProductSearchIndex;
+  isReady(): boolean;
+}
+
+/** The product search index; its alias is created in the background if the cluster is fresh. */
+export function connectSearch(ctx: ServiceContext, source: NodeJS.ProcessEnv = process.env): SearchHandle {
+  const client = createOpenSearchClient(source);
+  const index = new ProductSearchIndex(client, loadConfig(searchIndexEnv, source).SEARCH_INDEX_ALIAS);
+  // Not a readiness check: with search down the rest of the service still works (search -> 503).
+  const task = startupTask(ctx, 'search index', () => index.ensure());
+  ctx.shutdown.onClose('opensearch', async () => {
+    task.stop();
+    await client.close();
+  });
+  return { index, isReady: task.done };
 }

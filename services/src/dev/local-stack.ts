@@ -1,8 +1,9 @@
 /**
- * `SERVICE=local-stack`: the whole platform in one process for a laptop (not a job, not for
+ * The whole platform in one process, for a laptop (not in the image's entry table, not for
  * Kubernetes): user :8082, catalog :8083, order :8084, the gateway on :8080 (JWKS from the user
  * service), and search-sync following the streams. Every piece still registers in etcd and talks
- * over HTTP, exactly as when deployed. Engines: `scripts/engines.sh up`.
+ * over HTTP, exactly as when deployed. Engines: `scripts/engines.sh up`; then
+ * `node services/dist/dev/local-stack.js` (after `npm run build --prefix services`).
  */
 import { createCatalogService } from '../catalog';
 import { createGateway } from '../gateway';
@@ -19,7 +20,7 @@ async function withPort(port: number, create: () => Promise<Service>): Promise<S
   return svc;
 }
 
-export async function start(): Promise<void> {
+async function main(): Promise<void> {
   const log = createLogger({ service: 'local-stack', level: loadConfig({ LOG_LEVEL: kitSpec.LOG_LEVEL }).LOG_LEVEL });
   process.env.HOST ??= '127.0.0.1';
   process.env.SEARCH_SYNC_MODE = 'follow';
@@ -31,7 +32,12 @@ export async function start(): Promise<void> {
   started.push(await withPort(PORTS.gateway, () => createGateway()));
   log.info({ gateway: `http://127.0.0.1:${PORTS.gateway}/api/` }, 'local stack up; Ctrl-C stops it');
   // search-sync's follow mode stops on the same SIGINT/SIGTERM, then everything shuts down in order.
-  const { start: searchSync } = await import('./search-sync');
+  const { start: searchSync } = await import('../jobs/search-sync');
   await searchSync();
   for (const svc of started.reverse()) await svc.stop();
 }
+
+main().catch((err: Error) => {
+  process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: err.message, name: err.name })}\n`);
+  process.exit(1);
+});
