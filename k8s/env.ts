@@ -79,6 +79,7 @@ export function serviceEnv(s: WorkloadSettings, service: string): Record<string,
   if (uses.registry) {
     Object.assign(env, {
       PORT: String(s.port),
+      METRICS_PORT: String(s.metricsPort),
       // Inside the gateway's upstream bound (config timeouts); the gateway ignores it.
       ...(service === 'gateway' ? {} : { REQUEST_BUDGET_MS: String(s.timeouts.serviceRequestMs) }),
       ETCD_ENDPOINTS: etcdEndpoints(s).join(','),

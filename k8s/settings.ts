@@ -143,6 +143,11 @@ export interface WorkloadSettings {
   readonly vpcCidr: string;
   /** Port every HTTP workload listens on (the target group port too). */
   readonly port: number;
+  /**
+   * Port the kit serves only `/metrics` on (METRICS_PORT): the managed Prometheus scraper's, open to
+   * the VPC (where its interfaces are) while the API port stays closed to all but its callers.
+   */
+  readonly metricsPort: number;
   readonly logLevel: string;
   /** The services' and the gateway's bounds in the platform's timeout chain (config `timeouts`). */
   readonly timeouts: { readonly serviceRequestMs: number; readonly gatewayUpstreamMs: number };
@@ -162,6 +167,12 @@ export interface WorkloadSettings {
 
 /** Paths the services kit serves (services/src/kit/health.ts). */
 export const KIT_PATHS = { ready: '/readyz', live: '/healthz', metrics: '/metrics' } as const;
+
+/**
+ * Pod annotations the managed Prometheus scraper keeps (lib/constructs/managed-prometheus.ts
+ * SCRAPE_ANNOTATIONS; a test keeps the two equal: k8s/ imports no aws-cdk-lib).
+ */
+export const SCRAPE_ANNOTATIONS = { scrape: 'prometheus.io/scrape', port: 'prometheus.io/port', path: 'prometheus.io/path' } as const;
 
 /** Names of the workloads: Kubernetes object names, ServiceAccounts, SERVICE values, Pod Identity. */
 export const WORKLOADS = ['gateway', 'user', 'catalog', 'order', 'order-timeout', 'search-sync', 'search-sync-follow', 'etcd', 'smoke', 'loadgen', 'otel-collector'] as const;

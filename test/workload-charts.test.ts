@@ -76,7 +76,12 @@ describe.each(ENVS)('workload charts (%s)', (env) => {
   test('HTTP workloads: probes on the port and paths the kit serves, a /tmp emptyDir, one image', () => {
     for (const name of ['gateway', 'user', 'catalog', 'order']) {
       const c = podSpecOf(named('Deployment', name)).containers[0];
-      expect(c.ports).toEqual([{ containerPort: settings.port }]);
+      // the API port, and the kit's metrics-only port for the managed Prometheus scraper
+      expect(c.ports).toEqual([{ containerPort: settings.port }, { containerPort: settings.metricsPort, name: 'metrics', protocol: 'TCP' }]);
+      expect(c.env).toEqual(expect.arrayContaining([{ name: 'METRICS_PORT', value: String(settings.metricsPort) }]));
+      expect(named('Deployment', name).spec.template.metadata.annotations).toEqual({
+        'prometheus.io/scrape': 'true', 'prometheus.io/port': String(settings.metricsPort), 'prometheus.io/path': KIT_PATHS.metrics,
+      });
       expect(c.readinessProbe.httpGet).toEqual(expect.objectContaining({ path: KIT_PATHS.ready, port: settings.port }));
       expect(c.livenessProbe.httpGet).toEqual(expect.objectContaining({ path: KIT_PATHS.live, port: settings.port }));
       expect(c.volumeMounts).toEqual([expect.objectContaining({ mountPath: '/tmp' })]);
@@ -177,9 +182,15 @@ describe.each(ENVS)('workload charts (%s)', (env) => {
       ]));
     });
 
-    test('ALB -> gateway from the VPC on the gateway port; gateway -> services; order -> catalog', () => {
+    test('ALB -> gateway from the VPC on the gateway port; gateway -> services; order -> catalog; the scraper on the metrics port only', () => {
       const gw = policy('allow-gateway').spec;
-      expect(gw.ingress).toEqual([{ from: [{ ipBlock: { cidr: settings.vpcCidr } }], ports: [{ protocol: 'TCP', port: settings.port }] }]);
+      const fromVpc = (p: number) => ({ from: [{ ipBlock: { cidr: settings.vpcCidr } }], ports: [{ protocol: 'TCP', port: p }] });
+      expect(gw.ingress).toEqual([fromVpc(settings.port), fromVpc(settings.metricsPort)]);
+      for (const name of ['user', 'catalog', 'order']) {
+        const ingress = policy(`allow-${name}`).spec.ingress;
+        // callers on the API port; from the VPC (the scraper's interfaces) only the metrics port
+        expect(ingress.filter((r: any) => r.from.some((f: any) => f.ipBlock))).toEqual([fromVpc(settings.metricsPort)]);
+      }
       expect(gw.egress[0].to.map((p: any) => p.podSelector.matchLabels['app.kubernetes.io/name'])).toEqual(['user', 'catalog', 'order']);
       expect(policy('allow-catalog').spec.ingress[0].from.map((p: any) => p.podSelector.matchLabels['app.kubernetes.io/name'])).toEqual(['gateway', 'order']);
       expect(policy('allow-order').spec.egress[0].to.map((p: any) => p.podSelector.matchLabels['app.kubernetes.io/name'])).toEqual(['catalog']);

@@ -1,5 +1,6 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { Stack } from 'aws-cdk-lib';
+import { platformRules, renderRules } from '../lib/observability/prometheus-rules';
 import { XRAY_WRITE } from '../lib/workloads/identities';
 import { build, ENVS, resourcesOf } from './support/platform';
 
@@ -9,7 +10,8 @@ describe.each(ENVS)('WorkloadsStack (%s)', (env) => {
   const { platform, config } = build(env);
   const stack = platform.workloads;
   const template = Template.fromStack(stack);
-  const manifests = resourcesOf(template, MANIFEST);
+  // The charts' manifests (the scraper's RBAC manifest is the metrics' own)
+  const manifests = resourcesOf(template, MANIFEST).filter(([id]) => /^Chart/.test(id));
   const idOf = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as never);
 
   test('one KubernetesManifest per chart, in this stack, each well under the 256 KiB event / 1 MB template caps', () => {
@@ -97,6 +99,20 @@ describe.each(ENVS)('WorkloadsStack (%s)', (env) => {
 
   test('outputs carry every endpoint the GitOps command needs', () => {
     expect(Object.keys(template.toJSON().Outputs)).toEqual(expect.arrayContaining(['Image', 'TargetGroupArn', 'MysqlHost', 'RedisHost', 'OpenSearchHost', 'UploadsBucket', 'JwtSigningKeySecretArn']));
+  });
+
+  test('service metrics: the scraper reads this cluster\'s platform namespace into a workspace with this env\'s SLO rules', () => {
+    const [[, scraper]] = resourcesOf(template, 'AWS::APS::Scraper');
+    expect(JSON.stringify(scraper.Properties.Source.EksConfiguration.ClusterArn)).toMatch(/cluster/i);
+    const config_ = JSON.parse(scraper.Properties.ScrapeConfiguration.ConfigurationBlob['Fn::Base64']);
+    expect(config_.scrape_configs[0].kubernetes_sd_configs[0].namespaces.names).toEqual([config.workloads.namespace]);
+    const namespaces = resourcesOf(template, 'AWS::APS::RuleGroupsNamespace').map(([, r]) => r.Properties);
+    expect(namespaces).toEqual([expect.objectContaining({ Name: 'platform', Data: renderRules(platformRules(config.observability.slo)) })]);
+    expect(namespaces[0].Data).toContain(`> ${Number((14.4 * (1 - config.observability.slo.availability)).toPrecision(12))} and`);
+    // no topic given (the alarm topic is connected by the observability stack): no alert manager definition
+    expect(resourcesOf(template, 'AWS::APS::Workspace')[0][1].Properties.AlertManagerDefinition).toBeUndefined();
+    const entries = resourcesOf(template, 'AWS::EKS::AccessEntry').map(([, r]) => r.Properties);
+    expect(entries).toEqual([expect.objectContaining({ Username: 'aps-collector-user', Type: 'STANDARD' })]);
   });
 
   test('snapshot', () => {

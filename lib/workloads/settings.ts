@@ -35,6 +35,9 @@ export const STORAGE_CLASS = 'platform-gp3';
 /** Ports the data stores listen on: the data constructs' defaults (their security groups open exactly these). */
 export const DATA_PORTS = { mysql: 3306, redis: 6379, opensearch: 443 } as const;
 
+/** The kit's metrics-only port in the cluster (the usual Prometheus exporter port). */
+export const METRICS_PORT = 9464;
+
 /**
  * The AWS Distro for OpenTelemetry collector (OTLP in, X-Ray out), pinned. Not the ADOT EKS add-on:
  * that one is an operator whose admission webhooks need cert-manager in the cluster.
@@ -59,6 +62,7 @@ export function workloadSettings(config: PlatformConfig, e: WorkloadEndpoints): 
     region: config.region,
     vpcCidr,
     port: config.edge.gatewayPort,
+    metricsPort: METRICS_PORT,
     logLevel: w.logLevel,
     timeouts: { serviceRequestMs: config.timeouts.serviceRequestMs, gatewayUpstreamMs: config.timeouts.gatewayUpstreamMs },
     shutdown: { ...w.shutdown, terminationGracePeriodSeconds: terminationGraceSeconds(w.shutdown) },

@@ -21,10 +21,11 @@ log() { printf '[engines %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[engines] ERROR: %s\n' "$*" >&2; exit 1; }
 
 # Builds one Go binary into DEST (atomically: a half-built binary never lands there), unless DEST
-# exists: `install` a PACKAGE@VERSION, or `build` the main module in DIR (its go.mod and go.sum pin
-# every dependency). Usage: go_binary_once NAME DEST NOTE install PACKAGE@VERSION | build DIR
+# exists: `install` a PACKAGE@VERSION (with build TAGS if given), or `build` the main module in DIR
+# (its go.mod and go.sum pin every dependency).
+# Usage: go_binary_once NAME DEST NOTE install PACKAGE@VERSION [TAGS] | build DIR
 go_binary_once() {
-  local name=$1 dest=$2 note=$3 mode=$4 what=$5 tmp built t0=$SECONDS
+  local name=$1 dest=$2 note=$3 mode=$4 what=$5 tags=${6:-} tmp built t0=$SECONDS
   [[ -x $dest ]] && return 0
   command -v go >/dev/null 2>&1 || die "Go is needed to build $name (go $mode $what)"
   mkdir -p "$(dirname "$dest")"
@@ -32,7 +33,7 @@ go_binary_once() {
   log "building $name with go $mode $what ($note; cached in $(dirname "$dest"))"
   if [[ $mode == install ]]; then
     built=$tmp/$(basename "${what%@*}")
-    (cd / && GOBIN=$tmp CGO_ENABLED=0 nice go install -trimpath -ldflags '-s -w' "$what") >"$tmp/build.log" 2>&1
+    (cd / && GOBIN=$tmp CGO_ENABLED=0 nice go install -trimpath -ldflags '-s -w' ${tags:+-tags "$tags"} "$what") >"$tmp/build.log" 2>&1
   else
     built=$tmp/$name
     (cd "$what" && CGO_ENABLED=0 nice go build -buildvcs=false -trimpath -ldflags '-s -w' -o "$built" .) >"$tmp/build.log" 2>&1
@@ -42,8 +43,8 @@ go_binary_once() {
   log "$name built in $((SECONDS - t0)) s"
 }
 
-# go_binary_once for `go install`. Usage: go_install_once NAME PACKAGE@VERSION DEST [NOTE]
-go_install_once() { go_binary_once "$1" "$3" "${4:-one-off}" install "$2"; }
+# go_binary_once for `go install`. Usage: go_install_once NAME PACKAGE@VERSION DEST [NOTE [BUILD_TAGS]]
+go_install_once() { go_binary_once "$1" "$3" "${4:-one-off}" install "$2" "${5:-}"; }
 
 # Start time of PID in clock ticks since boot: with the pid it names one process for good.
 pid_starttime() {

@@ -248,6 +248,11 @@ export const tracingSpec = {
 /** Variables every service reads (see services/README.md). Extend with a service's own spec. */
 export const kitSpec = {
   PORT: env.int({ default: 8080, min: 0, max: 65535 }),
+  /**
+   * A second port that serves only `/metrics`, for the Prometheus scraper: a NetworkPolicy can open
+   * it without opening the API. 0: none (`/metrics` is on PORT as always).
+   */
+  METRICS_PORT: env.int({ default: 0, min: 0, max: 65535 }),
   HOST: env.string({ default: '0.0.0.0' }),
   /** Address other instances reach this one at. @default POD_IP, else 127.0.0.1 */
   ADVERTISE_HOST: env.optional(),

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
@@ -8,7 +9,7 @@ import { Health, type ReadinessCheck } from './health';
 import { REQUEST_ID_HEADER, identityHeaders, isReservedHeader, readIdentity } from './identity';
 import { KeysUnavailableError, type TokenVerifier } from './jwt';
 import { createLogger } from './logger';
-import { createMetrics, type HttpMetrics } from './metrics';
+import { Counter, createMetrics, type HttpMetrics } from './metrics';
 import { RegistryClient, type ServiceInstance } from './registry';
 import { errorPayload, replyDependencyUnavailable, replyError } from './replies';
 import { ServiceClient, type ServiceClientOptions } from './service-client';
@@ -164,6 +165,11 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
   const registry = config.REGISTRY_ENABLED
     ? new RegistryClient({ endpoints: config.ETCD_ENDPOINTS, ttlSeconds: config.REGISTRY_TTL_SECONDS, root: config.REGISTRY_ROOT, logger: log })
     : undefined;
+  if (registry) {
+    // No labels, so it reads 0 from the start: the RegistryLeaseLost alert sees the first loss.
+    const leaseLost = new Counter({ name: 'registry_lease_lost_total', help: 'Registry leases this instance lost (it dropped out of discovery and registers again).', registers: [metrics.registry] });
+    registry.on('lost', () => leaseLost.inc());
+  }
   const client = new ServiceClient({
     discovery: registry ?? { instances: () => [] },
     balancer: config.BALANCER,
@@ -382,7 +388,26 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
           }, config.READINESS_POLL_MS).unref();
         }
       }
-      log.info({ url, registered: listed }, 'service started');
+      if (config.METRICS_PORT > 0) {
+        const scrape = createServer((req, res) => {
+          if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+            res.writeHead(404).end();
+            return;
+          }
+          metrics.registry.metrics().then(
+            (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+            (err: Error) => res.writeHead(500).end(err.message),
+          );
+        });
+        await new Promise<void>((resolve, reject) => {
+          scrape.once('error', reject).listen(config.METRICS_PORT, config.HOST, () => resolve());
+        });
+        shutdown.onClose('metrics listener', () => new Promise<void>((resolve) => {
+          scrape.closeAllConnections();
+          scrape.close(() => resolve());
+        }));
+      }
+      log.info({ url, registered: listed, ...(config.METRICS_PORT > 0 ? { metricsPort: config.METRICS_PORT } : {}) }, 'service started');
       return instance;
     },
     stop: () => shutdown.run('stop'),
