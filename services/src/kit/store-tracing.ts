@@ -98,18 +98,21 @@ export function traceOpenSearch<C extends SearchTransport>(client: C, tr: Tracin
 /** What traceAwsClient needs of an AWS SDK v3 client. */
 interface AwsClient {
   middlewareStack: {
-    add(middleware: (next: (args: unknown) => Promise<unknown>, context: { commandName?: string; clientName?: string }) => (args: unknown) => Promise<unknown>, options: { step: 'initialize'; name: string }): void;
+    add(middleware: (next: (args: unknown) => Promise<unknown>, context: { commandName?: string; clientName?: string }) => (args: unknown) => Promise<unknown>, options: { step: 'deserialize'; name: string }): void;
   };
 }
 
-/** Traces each call of an AWS SDK v3 client (`S3.PutObject`), inside an active span only. */
+/**
+ * Traces each request an AWS SDK v3 client sends (`S3.PutObject`; a retried call, each attempt), inside
+ * an active span only. At the deserialize step, next to the wire: presigning stops before it and makes no span.
+ */
 export function traceAwsClient<C extends AwsClient>(client: C, tr: Tracing, service: string): C {
   client.middlewareStack.add(
     (next, context) => (args) =>
       storeCall(tr, `${service}.${(context.commandName ?? 'Command').replace(/Command$/, '')}`, {
         'rpc.system': 'aws-api', 'rpc.service': service, 'rpc.method': (context.commandName ?? '').replace(/Command$/, ''),
       }, () => next(args)),
-    { step: 'initialize', name: 'platformTracing' },
+    { step: 'deserialize', name: 'platformTracing' },
   );
   return client;
 }

@@ -1,7 +1,9 @@
 import Fastify from 'fastify';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { traceRequests } from '../../src/kit/request-tracing';
-import { mysqlAttributes, sqlOperation, storeCall, traceRedis } from '../../src/kit/store-tracing';
+import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { mysqlAttributes, sqlOperation, storeCall, traceAwsClient, traceRedis } from '../../src/kit/store-tracing';
 import { loadTracingConfig, startTracing, stopTracing, type Tracing } from '../../src/kit/tracing';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -47,6 +49,19 @@ describe('store and request spans', () => {
     parent.end();
     expect(calls).toEqual([['k']]);
     expect(spans().map((s) => [s.name, s.attributes['db.operation.name'], s.status.code])).toEqual([['GET', 'GET', 0], ['XADD', 'XADD', 2], ['event', undefined, 0]]);
+  });
+
+  it('S3: a span for a request sent (failed here: nothing listens), none for presigning, which sends nothing', async () => {
+    const s3 = new S3Client({ region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, endpoint: 'http://127.0.0.1:1', forcePathStyle: true, maxAttempts: 1 });
+    traceAwsClient(s3 as unknown as Parameters<typeof traceAwsClient>[0], tr, 'S3');
+    const parent = tr.startSpan('request');
+    await tr.withSpan(parent, async () => {
+      expect(await getSignedUrl(s3, new PutObjectCommand({ Bucket: 'b', Key: 'k' }), { expiresIn: 60 })).toContain('X-Amz-Signature');
+      await expect(s3.send(new HeadObjectCommand({ Bucket: 'b', Key: 'k' }))).rejects.toThrow();
+    });
+    parent.end();
+    s3.destroy();
+    expect(spans().map((s) => [s.name, s.status.code])).toEqual([['S3.HeadObject', 2], ['request', 0]]);
   });
 
   it('sql: the operation from the statement, the parameterized text only', () => {
