@@ -29,12 +29,17 @@ export async function publishEvent(
 ): Promise<string> {
   const fields = ['type', type, 'data', JSON.stringify(data), 'at', new Date().toISOString()];
   const tr = tracing();
-  // Inside a traced request: a producer span whose context travels in the entry (a `traceparent`
-  // field), so the consumer's span is its child. Otherwise the entry is written as it always was.
-  const span = tr.enabled ? tr.childSpan(`${stream} publish`, { kind: 'producer', attributes: messaging(stream, 'send', { 'messaging.operation.name': 'publish', 'event.type': type }) }) : undefined;
-  if (!span) return (await redis.xadd(stream, 'MAXLEN', '~', maxLen, '*', ...fields)) as string;
+  if (!tr.enabled) return (await redis.xadd(stream, 'MAXLEN', '~', maxLen, '*', ...fields)) as string;
+  // Inside a sampled request: a producer span whose context travels in the entry (a `traceparent`
+  // field), so the consumer's span is its child. Inside an unsampled one, that request's context
+  // (flags 00: the consumer follows the decision). Outside any, the entry is written as it always was.
+  const span = tr.childSpan(`${stream} publish`, { kind: 'producer', attributes: messaging(stream, 'send', { 'messaging.operation.name': 'publish', 'event.type': type }) });
   const carrier: Record<string, string> = {};
   tr.inject(carrier, span);
+  if (!span) {
+    const trace = carrier[TRACEPARENT] ? [TRACEPARENT, carrier[TRACEPARENT]] : [];
+    return (await redis.xadd(stream, 'MAXLEN', '~', maxLen, '*', ...fields, ...trace)) as string;
+  }
   try {
     const id = (await tr.withSpan(span, () => redis.xadd(stream, 'MAXLEN', '~', maxLen, '*', ...fields, TRACEPARENT, carrier[TRACEPARENT]))) as string;
     span.setAttribute('messaging.message.id', id);

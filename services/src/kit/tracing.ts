@@ -57,8 +57,9 @@ export interface Tracing {
   readonly enabled: boolean;
   startSpan(name: string, options?: SpanOptions): TraceSpan;
   /**
-   * A child of the active span, or undefined outside any span: data store calls are traced only
-   * inside a request or an event (a job's idle polling starts no trace of its own).
+   * A child of the active span, or undefined outside any span or inside one that is not sampled:
+   * data store calls are traced only inside a recorded request or event (a job's idle polling
+   * starts no trace of its own, and an unsampled request makes no span object per statement).
    */
   childSpan(name: string, options?: Omit<SpanOptions, 'parent'>): TraceSpan | undefined;
   /** Runs `fn` with `span` as the active span (children and log lines inside it follow). */
@@ -256,7 +257,7 @@ function otelTracing(api: typeof OtelApi, tracer: OtelApi.Tracer, provider: { fo
       return new KitSpan(span, api);
     },
     childSpan(name, options = {}) {
-      return api.trace.getSpan(api.context.active()) ? self.startSpan(name, options) : undefined;
+      return api.trace.getSpan(api.context.active())?.isRecording() ? self.startSpan(name, options) : undefined;
     },
     withSpan(span, fn) {
       return api.context.with(contextOf(span), fn);

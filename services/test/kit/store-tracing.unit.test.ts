@@ -31,6 +31,21 @@ describe('store and request spans', () => {
     expect(insert.status).toMatchObject({ code: 2, message: 'dup' });
   });
 
+  it('inside an unsampled request no store span is made at all, and its context still travels (flags 00)', async () => {
+    await stopTracing();
+    tr = await startTracing({ service: 'unit', config: loadTracingConfig({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_TRACES_SAMPLER_ARG: '0' }), exporter });
+    const root = tr.startSpan('GET', { kind: 'server', parent: {} });
+    const carrier: Record<string, string> = {};
+    await tr.withSpan(root, async () => {
+      expect(tr.childSpan('SELECT')).toBeUndefined();
+      expect(await storeCall(tr, 'SELECT', {}, async () => 3)).toBe(3);
+      tr.inject(carrier);
+    });
+    root.end();
+    expect(carrier.traceparent).toBe(`00-${root.traceId}-${root.spanId}-00`);
+    expect(spans()).toEqual([]);
+  });
+
   it('redis: every command method of the instance is wrapped, auto-pipelined or not; the result is the same promise', async () => {
     const calls: unknown[][] = [];
     const client = {
