@@ -7,6 +7,8 @@ import { KIT_PATHS } from '../k8s/settings';
 import { terminationGraceSeconds } from '../lib/config';
 import { validateManifests } from './support/kubeconform';
 import { ENVS } from './support/platform';
+import { App } from 'cdk8s';
+import { buildWorkloadCharts, chartEntries } from '../k8s/app';
 import { buildCharts, podSpecOf, WORKLOAD_KINDS } from './support/workloads';
 
 const matches = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
@@ -27,7 +29,7 @@ describe.each(ENVS)('workload charts (%s)', (env) => {
   }, 30 * 60_000);
 
   test('one chart per concern, in apply order, each well under the kubectl handler limits', () => {
-    expect(built.charts.map(([name]) => name)).toEqual(['namespace', 'registry', 'gateway', 'services', 'jobs', 'smoke']);
+    expect(built.charts.map(([name]) => name)).toEqual(['namespace', 'registry', 'telemetry', 'gateway', 'services', 'jobs', 'smoke']);
     for (const [, chartDocs] of built.charts) expect(JSON.stringify(chartDocs).length).toBeLessThan(100_000);
     expect(docs.every((d) => d.kind === 'Namespace' || d.kind === 'StorageClass' || d.metadata.namespace === settings.namespace)).toBe(true);
   });
@@ -53,7 +55,7 @@ describe.each(ENVS)('workload charts (%s)', (env) => {
   });
 
   test('every pod passes the restricted profile', () => {
-    expect(workloads.length).toBe(config.workloads.loadgen.enabled ? 10 : 9);
+    expect(workloads.length).toBe(config.workloads.loadgen.enabled ? 11 : 10);
     for (const w of workloads) {
       const pod = podSpecOf(w);
       const where = `${w.kind}/${w.metadata.name}`;
@@ -116,7 +118,8 @@ describe.each(ENVS)('workload charts (%s)', (env) => {
 
   test('shutdown: grace period > preStop + grace + drain, and covers the ALB deregistration delay', () => {
     const { preStopSeconds, graceMs, drainMs } = config.workloads.shutdown;
-    for (const d of byKind('Deployment')) {
+    // The services image's workloads (the collector has its own, see the telemetry test).
+    for (const d of byKind('Deployment').filter((w) => w.spec.template.spec.containers[0].image === settings.image)) {
       const pod = d.spec.template.spec;
       expect(pod.terminationGracePeriodSeconds).toBe(terminationGraceSeconds(config.workloads.shutdown));
       expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(preStopSeconds + (graceMs + drainMs) / 1000);
@@ -223,7 +226,72 @@ describe.each(ENVS)('workload charts (%s)', (env) => {
     expect(egress).toEqual([{ to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'gateway' } } }], ports: [{ protocol: 'TCP', port: settings.port }] }]);
   });
 
-  test.each(['namespace', 'registry', 'gateway', 'services', 'jobs', 'smoke'])('snapshot: %s chart', (chart) => {
+  describe('tracing', () => {
+    const collector = named('Deployment', 'otel-collector');
+    const envOf = (d: any) => Object.fromEntries(podSpecOf(d).containers[0].env.map((e: any) => [e.name, e.value]));
+
+    test('every service and job exports to the collector with the sampling ratio of the environment; the gateway clients do not', () => {
+      const kit = workloads.filter((w) => podSpecOf(w).containers[0].image === settings.image && !['smoke', 'loadgen'].includes(envOf(w).SERVICE));
+      expect(kit.map((w) => w.metadata.name).sort()).toEqual(['catalog', 'gateway', 'order', 'order-timeout', 'search-sync', 'search-sync-follow', 'user']);
+      for (const w of kit) {
+        expect({ w: w.metadata.name, env: envOf(w) }).toEqual({
+          w: w.metadata.name,
+          env: expect.objectContaining({
+            OTEL_TRACES_EXPORTER: 'otlp',
+            OTEL_EXPORTER_OTLP_ENDPOINT: `http://otel-collector.${settings.namespace}.svc:4318`,
+            OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+            OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+            OTEL_TRACES_SAMPLER_ARG: String(config.observability.tracing.sampleRatio),
+            OTEL_RESOURCE_ATTRIBUTES: `deployment.environment.name=${env}`,
+          }),
+        });
+      }
+      for (const name of ['smoke', 'loadgen']) {
+        const w = workloads.find((d) => envOf(d).SERVICE === name);
+        if (w) expect(Object.keys(envOf(w)).filter((k) => k.startsWith('OTEL_'))).toEqual([]);
+      }
+    });
+
+    test('the collector: pinned ADOT image, OTLP in, X-Ray out with request_id indexed, its own ServiceAccount, HPA and PDB', () => {
+      const pod = podSpecOf(collector);
+      const c = pod.containers[0];
+      expect(c.image).toMatch(/^public\.ecr\.aws\/aws-observability\/aws-otel-collector:v\d+\.\d+\.\d+$/);
+      expect(c.args).toEqual(['--config=/conf/config.yaml']);
+      expect(c.readinessProbe.httpGet).toEqual(expect.objectContaining({ path: '/', port: 13133 }));
+      expect(pod.serviceAccountName).toBe('otel-collector');
+      const cm = named('ConfigMap', 'otel-collector');
+      expect(pod.volumes).toEqual(expect.arrayContaining([{ name: 'config', configMap: { name: cm.metadata.name } }]));
+      const conf = JSON.parse(cm.data['config.yaml']);
+      expect(conf.service.pipelines.traces).toEqual({ receivers: ['otlp'], processors: ['memory_limiter', 'batch'], exporters: ['awsxray'] });
+      expect(conf.exporters.awsxray).toEqual({ region: config.region, indexed_attributes: expect.arrayContaining(['request_id']) });
+      expect(conf.receivers.otlp.protocols).toEqual({ grpc: { endpoint: '0.0.0.0:4317' }, http: { endpoint: '0.0.0.0:4318' } });
+      expect(named('Service', 'otel-collector').spec.ports.map((p: any) => p.port)).toEqual([4317, 4318]);
+      expect(byKind('HorizontalPodAutoscaler').find((h) => h.spec.scaleTargetRef.name === 'otel-collector').spec.minReplicas).toBe(settings.tracing.collector.scale.minReplicas);
+    });
+
+    test('network: platform pods reach the collector on the OTLP ports only; it takes OTLP from platform pods only', () => {
+      const policy = (name: string) => byKind('NetworkPolicy').find((p) => p.metadata.name === name).spec;
+      const otlp = [{ protocol: 'TCP', port: 4317 }, { protocol: 'TCP', port: 4318 }];
+      expect(policy('allow-otel-collector')).toEqual({
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'otel-collector' } },
+        policyTypes: ['Ingress'],
+        ingress: [{ from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/part-of': 'platform' } } }], ports: otlp }],
+      });
+      expect(policy('allow-otlp-exporters').egress).toEqual([{ to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'otel-collector' } } }], ports: otlp }]);
+      expect(collector.spec.template.metadata.labels['app.kubernetes.io/part-of']).toBe('platform'); // so the namespace's HTTPS egress (X-Ray) applies
+    });
+  });
+
+  test.each(['namespace', 'registry', 'telemetry', 'gateway', 'services', 'jobs', 'smoke'])('snapshot: %s chart', (chart) => {
     expect(built.charts.find(([name]) => name === chart)![1]).toMatchSnapshot();
   });
+});
+
+test('tracing off: no collector, no OTEL_* variable anywhere (the kit then loads no SDK)', () => {
+  const { settings } = buildCharts('dev');
+  const charts = buildWorkloadCharts(new App(), { ...settings, tracing: { ...settings.tracing, enabled: false } });
+  expect(charts.telemetry).toBeUndefined();
+  const docs = chartEntries(charts).flatMap(([, c]) => c.toJson());
+  expect(chartEntries(charts).map(([name]) => name)).not.toContain('telemetry');
+  expect(JSON.stringify(docs)).not.toMatch(/OTEL_|otel-collector/);
 });

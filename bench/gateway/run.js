@@ -4,7 +4,9 @@
 // Prints req/s, p50 and p99 of each (median of interleaved rounds) and the ratios b/a and b/c, all from one run.
 // Usage: npm run bench --prefix services   (builds services/dist first)
 // Knobs: BENCH_DURATION (s per load, default 8), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 50), BENCH_ACCESS_LOG=1 (log every request in both proxies),
-// BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_ONLY (e.g. "b": run only those loads).
+// BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_ONLY (e.g. "b": run only those loads),
+// BENCH_TRACING=1: also (t) a second gateway with tracing on (OTLP to the local collector, `scripts/engines.sh up otel`),
+// sampling BENCH_TRACING_RATIO of its requests (default 1: every one, the worst case), and the cost t - b per request.
 'use strict';
 
 const { spawn, execFileSync } = require('node:child_process');
@@ -23,6 +25,8 @@ const DURATION = Number(process.env.BENCH_DURATION || 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 50);
 const ACCESS_LOG = process.env.BENCH_ACCESS_LOG === '1';
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
+const TRACING = process.env.BENCH_TRACING === '1';
+const TRACING_RATIO = process.env.BENCH_TRACING_RATIO || '1';
 const children = [];
 
 function freePort() {
@@ -117,7 +121,7 @@ async function main() {
     console.error('installing nginx (Debian package)…');
     execFileSync('bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx'], { stdio: 'inherit' });
   }
-  execFileSync('bash', [join(ROOT, 'scripts/engines.sh'), 'up', 'etcd', 'redis'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync('bash', [join(ROOT, 'scripts/engines.sh'), 'up', 'etcd', 'redis', ...(TRACING ? ['otel'] : [])], { stdio: ['ignore', 'inherit', 'inherit'] });
   const engines = loadEnvFile(process.env.ENGINES_ENV_FILE || '/tmp/platform-engines/engines.env');
   const suffix = Math.random().toString(16).slice(2, 8);
   const echoName = `bench-echo-${suffix}`;
@@ -134,14 +138,25 @@ async function main() {
   const jwk = JSON.stringify({ ...(await exportJWK(publicKey)), alg: 'RS256' });
   const token = await new SignJWT({ sub: 'bench-user', roles: ['customer'] }).setProtectedHeader({ alg: 'RS256' }).setIssuer('bench').setAudience('platform-api').setExpirationTime('1h').sign(privateKey);
   execFileSync('etcdctl', ['--endpoints', engines.ETCD_ENDPOINTS, 'put', `/registry/config/${gatewayName}/rate-limits`, JSON.stringify({ ip: { limit: 1e9, windowSeconds: 60 }, user: { limit: 1e9, windowSeconds: 60 } })], { stdio: 'ignore' });
-  const gatewayPort = await freePort();
   const gatewayNodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS || '').split(' ').filter(Boolean);
-  const gateway = await start('gateway', process.execPath, [...gatewayNodeArgs, join(SERVICES, 'dist/main.js')], {
-    ...base, SERVICE: 'gateway', GATEWAY_NAME: gatewayName, PORT: String(gatewayPort), LOG_LEVEL: ACCESS_LOG ? 'info' : 'warn',
-    JWT_PUBLIC_KEY: jwk, JWT_ISSUER: 'bench', JWT_AUDIENCE: 'platform-api', RATE_LIMIT_KEY_PREFIX: `rl-bench-${suffix}`,
-  }, null);
   const auth = { authorization: `Bearer ${token}` };
-  await waitHttp(`http://127.0.0.1:${gatewayPort}/api/${echoName}/ping`, auth);
+  const startGateway = async (label, extra) => {
+    const port = await freePort();
+    const g = await start(label, process.execPath, [...gatewayNodeArgs, join(SERVICES, 'dist/main.js')], {
+      ...base, SERVICE: 'gateway', GATEWAY_NAME: gatewayName, PORT: String(port), LOG_LEVEL: ACCESS_LOG ? 'info' : 'warn',
+      JWT_PUBLIC_KEY: jwk, JWT_ISSUER: 'bench', JWT_AUDIENCE: 'platform-api', RATE_LIMIT_KEY_PREFIX: `rl-bench-${suffix}`, ...extra,
+    }, null);
+    await waitHttp(`http://127.0.0.1:${port}/api/${echoName}/ping`, auth);
+    return { port, child: g.child };
+  };
+  const { port: gatewayPort, child: gatewayChild } = await startGateway('gateway', {});
+  const gateway = { child: gatewayChild };
+  // The same gateway with tracing on, exporting to the local collector (the upstream stays untraced).
+  const traced = TRACING
+    ? await startGateway('traced gateway', {
+      OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: engines.TRACES_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: TRACING_RATIO,
+    })
+    : undefined;
   const check = await fetch(`http://127.0.0.1:${gatewayPort}/api/${echoName}/ping`, { headers: auth });
   if (process.env.RATE_LIMIT_ENABLED !== 'false' && !check.headers.get('ratelimit-remaining')) throw new Error('gateway is not rate limiting (no RateLimit headers): is Redis up?');
 
@@ -174,11 +189,12 @@ http {
   console.error(`load: autocannon, ${CONNECTIONS} connections, 2 s warm-up + ${DURATION} s each, loopback, ${require('node:os').cpus().length} cores shared by load generator and servers`);
   // Rounds interleave a, b, c so a neighbour's burst of CPU use hits all three alike; each figure
   // printed is the median of its rounds.
-  const only = process.env.BENCH_ONLY || 'abc';
+  const only = process.env.BENCH_ONLY || (TRACING ? 'abct' : 'abc');
   const targets = [
     { key: 'a', label: 'a upstream direct', url: `http://127.0.0.1:${upstreamPort}/ping`, headers: {}, pids: [upstream.child.pid] },
     { key: 'b', label: 'b gateway (JWT + rate limit + registry)', url: `http://127.0.0.1:${gatewayPort}/api/${echoName}/ping`, headers: auth, pids: [gateway.child.pid] },
     { key: 'c', label: 'c nginx proxy_pass keep-alive', url: `http://127.0.0.1:${nginxPort}/api/${echoName}/ping`, headers: {}, pids: [nginx.child.pid, ...childPids(nginx.child.pid)] },
+    ...(traced ? [{ key: 't', label: `t gateway, tracing on (ratio ${TRACING_RATIO})`, url: `http://127.0.0.1:${traced.port}/api/${echoName}/ping`, headers: auth, pids: [traced.child.pid] }] : []),
   ].filter((t) => only.includes(t.key));
   const runs = Object.fromEntries(targets.map((t) => [t.key, []]));
   for (let round = 1; round <= ROUNDS; round++) {
@@ -198,9 +214,10 @@ http {
   for (const r of Object.values(summary)) {
     console.log(`${r.label.padEnd(42)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms   ${r.cpuUs.toFixed(0).padStart(4)} µs CPU/req   (${r.total} requests, ${r.failed} failed)`);
   }
-  const { a, b, c } = summary;
+  const { a, b, c, t } = summary;
   if (a && b) console.log(`ratio b/a: ${(b.rps / a.rps).toFixed(2)} req/s, p99 ${(b.p99 / Math.max(a.p99, 1)).toFixed(2)}x`);
   if (b && c) console.log(`ratio b/c: ${(b.rps / c.rps).toFixed(2)} req/s, p99 ${(b.p99 / Math.max(c.p99, 1)).toFixed(2)}x, CPU/request ${(b.cpuUs / c.cpuUs).toFixed(1)}x`);
+  if (b && t) console.log(`tracing cost t - b: ${(t.cpuUs - b.cpuUs).toFixed(0)} µs CPU/request (${((t.cpuUs / b.cpuUs - 1) * 100).toFixed(0)} %), req/s ratio t/b ${(t.rps / b.rps).toFixed(2)}, p99 ${t.p99 - b.p99} ms`);
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { buildWorkloadCharts, chartEntries, WorkloadCharts } from '../../k8s/app';
+import { buildWorkloadCharts, chartEntries, OTEL_COLLECTOR, WorkloadCharts } from '../../k8s/app';
 import { acknowledge } from '../compliance';
 import { SMOKE_GATE_MARGIN_SECONDS } from '../config';
 import { EncryptionKey } from '../constructs/encryption-key';
@@ -158,7 +158,11 @@ export class WorkloadsStack extends PlatformStack {
     this.identities = new WorkloadIdentities(this, 'Identities', {
       cluster,
       namespace: settings.namespace,
-      workloads: Object.fromEntries(Object.entries(IDENTITIES).filter(([w]) => w !== 'loadgen' || c.workloads.loadgen.enabled)),
+      workloads: {
+        ...Object.fromEntries(Object.entries(IDENTITIES).filter(([w]) => w !== 'loadgen' || c.workloads.loadgen.enabled)),
+        // The trace collector's X-Ray writes.
+        ...(settings.tracing.enabled ? { [OTEL_COLLECTOR.name]: OTEL_COLLECTOR.name } : {}),
+      },
       storeSecrets: {
         mysql: secret(mysql.secretArn, mysql.encryptionKey),
         redis: secret(redis.userSecret.secretArn, redis.encryptionKey),
@@ -194,7 +198,7 @@ export class WorkloadsStack extends PlatformStack {
       this.manifests[name] = manifest;
     }
     // Pods start with their AWS identity in place.
-    for (const name of ['gateway', 'services', 'jobs', 'smoke']) this.manifests[name].node.addDependency(...this.podIdentities);
+    for (const name of ['telemetry', 'gateway', 'services', 'jobs', 'smoke']) this.manifests[name]?.node.addDependency(...this.podIdentities);
     // The controller's webhooks fail closed: the TargetGroupBinding and the gateway's pods wait for it.
     if (cluster.albController) this.manifests.gateway.node.addDependency(cluster.albController);
 

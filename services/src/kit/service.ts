@@ -13,7 +13,9 @@ import { Counter, createMetrics, type HttpMetrics } from './metrics';
 import { RegistryClient, type ServiceInstance } from './registry';
 import { errorPayload, replyDependencyUnavailable, replyError } from './replies';
 import { ServiceClient, type ServiceClientOptions } from './service-client';
+import { traceRequests } from './request-tracing';
 import { GracefulShutdown } from './shutdown';
+import { startTracing } from './tracing';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -150,7 +152,12 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function createService(def: ServiceDefinition): Promise<Service> {
   const config = def.config ?? loadKitConfig();
   const instanceId = config.INSTANCE_ID ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-  const log = createLogger({ service: def.name, instance: instanceId, level: config.LOG_LEVEL, destination: def.logDestination });
+  // Off (the default), this loads nothing and every hook below stays out of the request path.
+  const tr = await startTracing({ service: def.name, instance: instanceId, version: config.SERVICE_VERSION, config });
+  const log = createLogger({
+    service: def.name, instance: instanceId, level: config.LOG_LEVEL, destination: def.logDestination,
+    ...(tr.enabled ? { traceFields: () => tr.logFields() } : {}),
+  });
   const metrics = createMetrics({ service: def.name });
   const budgeted = def.requestBudget !== false;
   const budgets = budgetsOf(config.REQUEST_BUDGET_MS);
@@ -235,9 +242,12 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
     drainMs: config.SHUTDOWN_DRAIN_MS,
     logger: log,
   });
+  // Closed last (added first): the spans of the shutdown itself are flushed too.
+  shutdown.onClose('tracing', () => tr.shutdown());
   shutdown.onClose('registry', () => registry?.close());
   shutdown.onClose('service client', () => client.close());
 
+  if (tr.enabled) traceRequests(app, tr);
   app.addHook('onRequest', (req, reply, done) => {
     inflight += 1;
     reply.raw.once('close', () => {
@@ -252,22 +262,27 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
     metrics.requests.inc(labels);
     metrics.duration.observe(labels, reply.elapsedTime / 1000);
     if (route !== '/healthz' && route !== '/readyz' && route !== '/metrics' && log.isLevelEnabled('info')) {
-      req.log.info(
-        {
-          method: req.method,
-          url: req.url,
-          route,
-          status: reply.statusCode,
-          ms: Math.round(reply.elapsedTime * 10) / 10,
-          ip: req.ip,
-          user: readIdentity(req.headers)?.userId,
-          ...req.accessLog,
-        },
-        'request',
-      );
+      // onResponse runs outside the request's context: the access line enters its span for trace_id.
+      if (req.span) tr.withSpan(req.span, () => accessLine(req, reply, route));
+      else accessLine(req, reply, route);
     }
     done();
   });
+  function accessLine(req: FastifyRequest, reply: FastifyReply, route: string): void {
+    req.log.info(
+      {
+        method: req.method,
+        url: req.url,
+        route,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        ip: req.ip,
+        user: readIdentity(req.headers)?.userId,
+        ...req.accessLog,
+      },
+      'request',
+    );
+  }
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.code === 'FST_ERR_HANDLER_TIMEOUT') req.log.warn({ route: req.routeOptions.url }, 'request budget exhausted: answered 503');
     void sendError(req, reply, err);
