@@ -18,18 +18,26 @@ describe('BudgetStack (dev)', () => {
     expect(notifications.map((n: any) => [n.Notification.NotificationType, n.Notification.Threshold, n.Subscribers[0].SubscriptionType])).toEqual([['ACTUAL', 80, 'SNS'], ['ACTUAL', 100, 'SNS']]);
   });
 
-  test('its own topic, encrypted with its own key, that AWS Budgets may publish to', () => {
-    template.resourceCountIs('AWS::SNS::Topic', 1);
-    const [[, topic]] = resourcesOf(template, 'AWS::SNS::Topic');
-    expect(topic.Properties.KmsMasterKeyId).toBeDefined();
-    const policy = JSON.stringify(resourcesOf(template, 'AWS::SNS::TopicPolicy')[0][1].Properties.PolicyDocument);
-    expect(policy).toContain('budgets.amazonaws.com');
-    const key = JSON.stringify(resourcesOf(template, 'AWS::KMS::Key')[0][1].Properties.KeyPolicy);
-    expect(key).toContain('budgets.amazonaws.com');
+  test('alerts to the alarm topic of the alerts stack, which AWS Budgets may publish to (topic and key policy)', () => {
+    template.resourceCountIs('AWS::SNS::Topic', 0);
+    const [[, budget]] = resourcesOf(template, 'AWS::Budgets::Budget');
+    expect(JSON.stringify(budget.Properties.NotificationsWithSubscribers)).toContain(`"StackName":"${platform.alerts.stackName}"`);
+    const alerts = Template.fromStack(platform.alerts);
+    expect(JSON.stringify(resourcesOf(alerts, 'AWS::SNS::TopicPolicy')[0][1].Properties.PolicyDocument)).toContain('budgets.amazonaws.com');
+    expect(JSON.stringify(resourcesOf(alerts, 'AWS::KMS::Key')[0][1].Properties.KeyPolicy)).toContain('budgets.amazonaws.com');
   });
 });
 
 describe('MonthlyBudget', () => {
+  test('without a topic: its own, encrypted with its own key, that AWS Budgets may publish to', () => {
+    const stack = new Stack(new App(), 'S');
+    const budget = new MonthlyBudget(stack, 'B', { limitUsd: 10 });
+    expect(budget.topicKey).toBeDefined();
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::SNS::Topic', 1);
+    expect(JSON.stringify(resourcesOf(t, 'AWS::SNS::TopicPolicy')[0][1].Properties.PolicyDocument)).toContain('budgets.amazonaws.com');
+    expect(JSON.stringify(resourcesOf(t, 'AWS::KMS::Key')[0][1].Properties.KeyPolicy)).toContain('budgets.amazonaws.com');
+  });
   test('uses a topic passed in and creates none', () => {
     const stack = new Stack(new App(), 'S');
     const topic = new sns.Topic(stack, 'Alarms');

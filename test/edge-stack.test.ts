@@ -9,6 +9,7 @@ import { AssetBuckets } from '../lib/constructs/asset-buckets';
 import { TARGET_GROUP_BINDING_TAG_KEY } from '../lib/constructs/platform-cluster';
 import { EdgeStack } from '../lib/stacks/edge-stack';
 import { PlatformStack } from '../lib/stacks/platform-stack';
+import { AlertsStack } from '../lib/stacks/alerts-stack';
 import { WafStack } from '../lib/stacks/waf-stack';
 import { rulePackFindings, testApp } from './support/synth';
 
@@ -39,9 +40,12 @@ function build(env: string, overrides: Partial<PlatformConfig> = {}, context: Re
     privateSubnetRouteTableIds: cluster.availabilityZones.map((_, i) => `rtb-0bbbbbbbbbbbbbbb${i}`),
   });
   const clusterSecurityGroup = new ec2.SecurityGroup(cluster, 'ClusterSecurityGroup', { vpc, description: 'Stand-in for the EKS cluster security group' });
-  const waf = new WafStack(app, name('waf'), { config });
+  // The alarm topics, as buildPlatform makes them (Control Tower wants an action on every alarm).
+  const alerts = new AlertsStack(app, name('alerts'), { config });
+  const alertsUsEast1 = new AlertsStack(app, name('alerts-us-east-1'), { config, region: 'us-east-1' });
+  const waf = new WafStack(app, name('waf'), { config, alarmTopic: alertsUsEast1.topic });
   const targetGroupBindingTag = { key: TARGET_GROUP_BINDING_TAG_KEY, value: `${config.appName}-${config.envName}` }; // the cluster name
-  const edge = new EdgeStack(app, name('edge'), { config, vpc, buckets, clusterSecurityGroup, targetGroupBindingTag, webAclArn: waf.webAcl.arn });
+  const edge = new EdgeStack(app, name('edge'), { config, vpc, buckets, clusterSecurityGroup, targetGroupBindingTag, webAclArn: waf.webAcl.arn, alarmTopic: alerts.topic });
   return { app, config, data, cluster, clusterSecurityGroup, waf, edge };
 }
 

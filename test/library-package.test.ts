@@ -22,8 +22,10 @@ const MINUTES = 60_000;
 
 /** Construct class -> [its id in examples' every-construct apps, a resource type it must create]. */
 const EVERY_CONSTRUCT: Record<string, [string, string]> = {
+  AlarmTopic: ['Alarms', 'AWS::SNS::Topic'],
   AssetBuckets: ['Buckets', 'AWS::S3::Bucket'],
   Cdn: ['Cdn', 'AWS::CloudFront::Distribution'],
+  CdnAlarms: ['CdnAlarms', 'AWS::CloudWatch::Alarm'],
   DataBackup: ['Backup', 'AWS::Backup::BackupPlan'],
   EdgeWebAcl: ['WebAcl', 'AWS::WAFv2::WebACL'],
   EncryptedBackupVault: ['Vault', 'AWS::Backup::BackupVault'],

@@ -109,8 +109,10 @@ describe.each(ENVS)('WorkloadsStack (%s)', (env) => {
     const namespaces = resourcesOf(template, 'AWS::APS::RuleGroupsNamespace').map(([, r]) => r.Properties);
     expect(namespaces).toEqual([expect.objectContaining({ Name: 'platform', Data: renderRules(platformRules(config.observability.slo)) })]);
     expect(namespaces[0].Data).toContain(`> ${Number((14.4 * (1 - config.observability.slo.availability)).toPrecision(12))} and`);
-    // no topic given (the alarm topic is connected by the observability stack): no alert manager definition
-    expect(resourcesOf(template, 'AWS::APS::Workspace')[0][1].Properties.AlertManagerDefinition).toBeUndefined();
+    // the alert manager publishes to the alerts stack's topic (buildPlatform passes it)
+    const alertManager = JSON.stringify(resourcesOf(template, 'AWS::APS::Workspace')[0][1].Properties.AlertManagerDefinition);
+    expect(alertManager).toContain('sns_configs');
+    expect(alertManager).toContain(`"StackName":"${platform.alerts.stackName}"`);
     const entries = resourcesOf(template, 'AWS::EKS::AccessEntry').map(([, r]) => r.Properties);
     expect(entries).toEqual([expect.objectContaining({ Username: 'aps-collector-user', Type: 'STANDARD' })]);
   });

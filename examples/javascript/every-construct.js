@@ -4,12 +4,13 @@ const cloudfront = require('aws-cdk-lib/aws-cloudfront');
 const ec2 = require('aws-cdk-lib/aws-ec2');
 const logs = require('aws-cdk-lib/aws-logs');
 const {
-  AssetBuckets, Cdn, DataBackup, EdgeWebAcl, EncryptedBackupVault, EncryptionKey, ManagedPrometheus, MysqlDatabase, PlatformCluster,
+  AlarmTopic, AssetBuckets, Cdn, CdnAlarms, DataBackup, EdgeWebAcl, EncryptedBackupVault, EncryptionKey, ManagedPrometheus, MysqlDatabase, PlatformCluster,
   RedisCluster, RedisEngine, SearchDomain, StickyLoadBalancer, VaultLockMode, WebAclScope,
 } = require('eks-microservices-platform');
 
 const app = new App();
-const stack = new Stack(app, 'Platform', { env: { region: 'eu-west-1' } });
+// us-east-1: CloudFront publishes its metrics there, so CdnAlarms can live in this stack.
+const stack = new Stack(app, 'Platform', { env: { region: 'us-east-1' } });
 const vpc = new ec2.Vpc(stack, 'Vpc', {
   maxAzs: 2,
   subnetConfiguration: [
@@ -19,26 +20,31 @@ const vpc = new ec2.Vpc(stack, 'Vpc', {
   ],
 });
 const workloads = new ec2.SecurityGroup(stack, 'Workloads', { vpc });
+// Every alarm of every construct notifies this topic (email and HTTPS subscribers optional).
+const alarmTopic = new AlarmTopic(stack, 'Alarms', { emails: ['oncall@example.com'] }).topic;
 
 const key = new EncryptionKey(stack, 'Key', { description: 'Encrypts the application logs', cloudWatchLogs: true });
 key.logGroup(stack, 'AppLogs', { retention: logs.RetentionDays.ONE_YEAR });
 
-const database = new MysqlDatabase(stack, 'Database', { vpc, allowFrom: [workloads], multiAz: false });
-new RedisCluster(stack, 'Redis', { vpc, allowFrom: [workloads], engine: RedisEngine.VALKEY });
-new SearchDomain(stack, 'Search', { vpc, allowFrom: [workloads] });
+const database = new MysqlDatabase(stack, 'Database', { vpc, allowFrom: [workloads], multiAz: false, alarmTopic });
+new RedisCluster(stack, 'Redis', { vpc, allowFrom: [workloads], engine: RedisEngine.VALKEY, alarmTopic });
+new SearchDomain(stack, 'Search', { vpc, allowFrom: [workloads], alarmTopic });
 const buckets = new AssetBuckets(stack, 'Buckets');
 
-const cluster = new PlatformCluster(stack, 'Cluster', { vpc, nodeSecurityGroups: [workloads] });
+const cluster = new PlatformCluster(stack, 'Cluster', { vpc, nodeSecurityGroups: [workloads], alarmTopic, alarmNamespaces: ['default'] });
 cluster.addServiceAccount('Worker', { name: 'worker', namespace: 'default' });
 new ManagedPrometheus(stack, 'Metrics', { cluster: cluster.cluster, namespaces: ['default'], metricsPorts: [8080] });
 
-const alb = new StickyLoadBalancer(stack, 'Alb', { vpc, targetPort: 8080, accessLogsBucket: buckets.accessLogs, healthCheckPath: '/healthz' });
-new EdgeWebAcl(stack, 'WebAcl', { scope: WebAclScope.REGIONAL, rateLimitPer5Min: 1000 });
-new Cdn(stack, 'Cdn', {
+const alb = new StickyLoadBalancer(stack, 'Alb', { vpc, targetPort: 8080, accessLogsBucket: buckets.accessLogs, healthCheckPath: '/healthz', alarmTopic });
+new EdgeWebAcl(stack, 'WebAcl', { scope: WebAclScope.REGIONAL, rateLimitPer5Min: 1000, alarmTopic });
+const cdn = new Cdn(stack, 'Cdn', {
   staticAssetsBucket: buckets.staticAssets,
   logBucket: buckets.accessLogs,
   apiOrigin: { loadBalancer: alb.loadBalancer, protocolPolicy: cloudfront.OriginProtocolPolicy.HTTP_ONLY },
+  // Its alarms come from the CdnAlarms below, the way a Cdn outside us-east-1 gets them.
+  alarms: false,
 });
+new CdnAlarms(stack, 'CdnAlarms', { distribution: cdn.distribution, alarmTopic });
 
 new EncryptedBackupVault(stack, 'Vault', { lockMode: VaultLockMode.GOVERNANCE, minRetention: Duration.days(7) });
 new DataBackup(stack, 'Backup', { databaseInstances: [database.instance], buckets: [buckets.uploads], retention: Duration.days(35) });

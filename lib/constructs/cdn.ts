@@ -1,11 +1,14 @@
-import { Annotations, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack, Token } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledge, controlTower } from '../compliance';
+import { AlarmSpec, createAlarms, GT, over } from './alarms';
 
 /** Cookies the ALB sets for stickiness: lb_cookie (AWSALB, AWSALBCORS) and app_cookie (AWSALBAPP-0..3). */
 export const ALB_STICKINESS_COOKIES = ['AWSALB', 'AWSALBCORS', 'AWSALBAPP-0', 'AWSALBAPP-1', 'AWSALBAPP-2', 'AWSALBAPP-3'];
@@ -48,6 +51,73 @@ export interface CdnApiOriginProps {
    * @default Duration.seconds(30)
    */
   readonly readTimeout?: Duration;
+}
+
+/** When the CloudFront alarms fire (periods of 5 minutes). */
+export interface CdnAlarmThresholds {
+  /**
+   * 5xxErrorRate (average, % of all requests) above this for 3 periods.
+   * @default 5
+   */
+  readonly errorRate5xxPercent?: number;
+  /**
+   * OriginLatency (average; an additional metric) above this for 3 periods.
+   * @default Duration.millis(1500)
+   */
+  readonly originLatency?: Duration;
+}
+
+export interface CdnAlarmsProps {
+  /** The distribution watched. */
+  readonly distribution: cloudfront.IDistribution;
+  /**
+   * Alarm on OriginLatency too; the distribution must publish additional metrics.
+   * @default true
+   */
+  readonly originLatency?: boolean;
+  /**
+   * Topic every alarm notifies (alarm and OK); in the alarms' region (us-east-1).
+   * @default - alarms without actions
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * When the alarms fire.
+   * @default - the defaults of each CdnAlarmThresholds field
+   */
+  readonly alarmThresholds?: CdnAlarmThresholds;
+}
+
+/**
+ * Alarms of a CloudFront distribution: 5xx error rate and origin latency. CloudFront publishes its
+ * metrics in us-east-1 only and an alarm watches metrics of its own region, so this construct
+ * belongs in a us-east-1 stack (`Cdn` creates it itself when its stack is there).
+ */
+export class CdnAlarms extends Construct {
+  /** The CloudWatch alarms. */
+  readonly alarms: cloudwatch.Alarm[];
+
+  constructor(scope: Construct, id: string, props: CdnAlarmsProps) {
+    super(scope, id);
+    const region = Stack.of(this).region;
+    if (!Token.isUnresolved(region) && region !== 'us-east-1') {
+      throw new Error(`CdnAlarms: CloudFront publishes its metrics in us-east-1 only, but stack ${Stack.of(this).stackName} is in ${region}; put CdnAlarms in a us-east-1 stack`);
+    }
+    const t = props.alarmThresholds ?? {};
+    const metric = (name: string, statistic: string) => over(new cloudwatch.Metric({
+      namespace: 'AWS/CloudFront', metricName: name, dimensionsMap: { DistributionId: props.distribution.distributionId, Region: 'Global' },
+    }), statistic, Duration.minutes(5));
+    const errorRate = t.errorRate5xxPercent ?? 5;
+    const latency = t.originLatency ?? Duration.millis(1500);
+    const specs: AlarmSpec[] = [
+      { id: 'ErrorRate5xx', metric: metric('5xxErrorRate', 'Average'), threshold: errorRate, comparison: GT, evaluationPeriods: 3,
+        description: `CloudFront ${this.node.path}: more than ${errorRate} % of requests answered 5xx for 15 min. Check the ALB's 5xx alarms (origin errors) and the distribution's 502/504 (VPC origin unreachable or timed out).` },
+    ];
+    if (props.originLatency ?? true) {
+      specs.push({ id: 'OriginLatency', metric: metric('OriginLatency', 'Average'), threshold: latency.toMilliseconds(), comparison: GT, evaluationPeriods: 3,
+        description: `CloudFront ${this.node.path}: average origin latency above ${latency.toMilliseconds()} ms for 15 min. Check the ALB's p99 target response time and the services' latency rows.` });
+    }
+    this.alarms = createAlarms(this, { enabled: true, topic: props.alarmTopic }, specs);
+  }
 }
 
 export interface CdnProps {
@@ -128,6 +198,29 @@ export interface CdnProps {
    * @default - none
    */
   readonly comment?: string;
+  /**
+   * Publish CloudFront's additional metrics (origin latency, error rates per status code; a monthly
+   * charge per distribution), which the origin latency alarm needs.
+   * @default true
+   */
+  readonly additionalMetrics?: boolean;
+  /**
+   * CloudWatch alarms (CdnAlarms: 5xx error rate, origin latency). CloudFront's metrics exist in
+   * us-east-1 only: the alarms are created when this stack is in us-east-1 (or region-agnostic);
+   * elsewhere set false and put a `CdnAlarms` in a us-east-1 stack (a warning says so otherwise).
+   * @default true
+   */
+  readonly alarms?: boolean;
+  /**
+   * Topic every alarm notifies (alarm and OK).
+   * @default - alarms without actions
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * When the alarms fire.
+   * @default - the defaults of each CdnAlarmThresholds field
+   */
+  readonly alarmThresholds?: CdnAlarmThresholds;
 }
 
 /** Rewrites extension-less paths to the app shell; viewer-request, default behavior only. */
@@ -169,6 +262,8 @@ export class Cdn extends Construct {
   readonly apiOriginRequestPolicy?: cloudfront.OriginRequestPolicy;
   /** The VPC origin of the API load balancer (undefined without apiOrigin). */
   readonly apiVpcOrigin?: cloudfront.VpcOrigin;
+  /** The CloudWatch alarms (empty with `alarms: false` or outside us-east-1). */
+  readonly alarms: cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: CdnProps) {
     super(scope, id);
@@ -292,8 +387,24 @@ export class Cdn extends Construct {
       logBucket: props.logBucket,
       logFilePrefix: props.logFilePrefix ?? 'cloudfront/',
       logIncludesCookies: false,
+      publishAdditionalMetrics: props.additionalMetrics ?? true,
     });
     this.acknowledgeFindings(props);
+    this.alarms = [];
+    if (props.alarms ?? true) {
+      const region = Stack.of(this).region;
+      if (Token.isUnresolved(region) || region === 'us-east-1') {
+        this.alarms = new CdnAlarms(this, 'Alarms', {
+          distribution: this.distribution,
+          originLatency: props.additionalMetrics ?? true,
+          alarmTopic: props.alarmTopic,
+          alarmThresholds: props.alarmThresholds,
+        }).alarms;
+      } else {
+        Annotations.of(this).addWarningV2('@platform/cdn:alarmsOutsideUsEast1',
+          `Cdn: no alarms created: CloudFront publishes its metrics in us-east-1 only and this stack is in ${region}. Put a CdnAlarms in a us-east-1 stack and set alarms: false here.`);
+      }
+    }
   }
 
   /**

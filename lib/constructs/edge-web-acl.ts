@@ -1,8 +1,11 @@
-import { ArnFormat, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { createAlarms, GT, over } from './alarms';
 import { EncryptionKey } from './encryption-key';
 
 /** AWS managed rule groups every web ACL of this construct runs, in evaluation order. */
@@ -19,6 +22,16 @@ export enum WebAclScope {
   CLOUDFRONT = 'CLOUDFRONT',
   /** Regional resources: Application Load Balancers, API Gateway, AppSync, Cognito. */
   REGIONAL = 'REGIONAL',
+}
+
+/** When the EdgeWebAcl alarm fires. */
+export interface WebAclAlarmThresholds {
+  /**
+   * BlockedRequests of the whole web ACL (sum over 5 minutes) above this, in 2 of 3 periods: an attack,
+   * a misbehaving client hitting the rate limit, or a managed rule blocking real traffic.
+   * @default 1000
+   */
+  readonly blockedRequestsPer5Min?: number;
 }
 
 export interface EdgeWebAclProps {
@@ -67,6 +80,21 @@ export interface EdgeWebAclProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * A CloudWatch alarm on a spike of blocked requests (in the web ACL's region: us-east-1 for CLOUDFRONT).
+   * @default true
+   */
+  readonly alarms?: boolean;
+  /**
+   * Topic the alarm notifies (alarm and OK); in the web ACL's region.
+   * @default - an alarm without actions
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * When the alarm fires.
+   * @default - the defaults of each WebAclAlarmThresholds field
+   */
+  readonly alarmThresholds?: WebAclAlarmThresholds;
 }
 
 const IPV4_CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
@@ -91,6 +119,10 @@ export class EdgeWebAcl extends Construct {
   readonly logEncryptionKey: kms.IKey;
   /** The logging configuration of the web ACL. */
   readonly loggingConfiguration: wafv2.CfnLoggingConfiguration;
+  /** Name of the web ACL (the `WebACL` dimension of its metrics). */
+  readonly name: string;
+  /** The CloudWatch alarms (empty with `alarms: false`). */
+  readonly alarms: cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: EdgeWebAclProps = {}) {
     super(scope, id);
@@ -196,5 +228,39 @@ export class EdgeWebAcl extends Construct {
       redactedFields: [{ singleHeader: { Name: 'authorization' } }, { singleHeader: { Name: 'cookie' } }],
     });
     this.loggingConfiguration.node.addDependency(this.logGroup);
+
+    this.name = name;
+    const blocked = props.alarmThresholds?.blockedRequestsPer5Min ?? 1000;
+    this.alarms = createAlarms(this, { enabled: props.alarms ?? true, topic: props.alarmTopic }, [{
+      id: 'BlockedRequests',
+      metric: over(this.metricBlockedRequests(), 'Sum', Duration.minutes(5)),
+      threshold: blocked,
+      comparison: GT,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      description: `WAF ${name}: more than ${blocked} requests blocked in 5 min. Check the web ACL's sampled requests and the aws-waf-logs-${name} log group: which rule, which client IPs; a managed rule blocking real users needs a count override.`,
+    }]);
+  }
+
+  /** Requests the web ACL blocked (all rules), as CloudWatch reports them in its region. */
+  metricBlockedRequests(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.metric('BlockedRequests', props);
+  }
+
+  /** Requests the web ACL allowed (all rules). */
+  metricAllowedRequests(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.metric('AllowedRequests', props);
+  }
+
+  private metric(metricName: string, props: cloudwatch.MetricOptions): cloudwatch.Metric {
+    const scope = this.webAcl.scope;
+    return new cloudwatch.Metric({
+      namespace: 'AWS/WAFV2',
+      metricName,
+      // CLOUDFRONT-scope metrics carry no Region dimension (and live in us-east-1).
+      dimensionsMap: { WebACL: this.name, Rule: 'ALL', ...(scope === WebAclScope.REGIONAL ? { Region: Stack.of(this).region } : {}) },
+      statistic: 'Sum',
+      ...props,
+    });
   }
 }

@@ -1,3 +1,4 @@
+export * from './alarm-topic';
 export * from './asset-buckets';
 export * from './cdn';
 export * from './data-backup';

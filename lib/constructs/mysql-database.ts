@@ -1,15 +1,48 @@
-import { Duration, Names, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Size } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as rds from 'aws-cdk-lib/aws-rds';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledge, acknowledgeShortRetention, controlTower } from '../compliance';
+import { createAlarms, GT, LT, over } from './alarms';
 import { EncryptionKey } from './encryption-key';
 
 /** Every log type RDS for MySQL exports (Control Tower CT.RDS.PR.14 asks for all). */
 const LOG_TYPES = ['audit', 'error', 'general', 'slowquery'] as const;
+
+/** When the MysqlDatabase alarms fire. */
+export interface MysqlAlarmThresholds {
+  /**
+   * CPUUtilization (average) at or above this for 3 periods of 5 minutes.
+   * @default 80
+   */
+  readonly cpuUtilizationPercent?: number;
+  /**
+   * FreeStorageSpace (minimum) below this, in GiB, for 1 period of 5 minutes.
+   * @default 10 % of allocatedStorageGiB
+   */
+  readonly freeStorageSpaceGiB?: number;
+  /**
+   * FreeableMemory (minimum) below this, in MiB, for 3 periods of 5 minutes.
+   * @default 10 % of the instance class's memory (t, m and r classes; 256 MiB for another class)
+   */
+  readonly freeableMemoryMiB?: number;
+  /**
+   * DatabaseConnections (maximum) at or above this for 3 periods of 5 minutes.
+   * @default 80 % of MySQL's default max_connections for the class (DBInstanceClassMemory / 12582880,
+   *   DBInstanceClassMemory taken as 90 % of the class memory); 500 for another class
+   */
+  readonly connections?: number;
+  /**
+   * CPUCreditBalance (minimum) below this for 3 periods of 5 minutes; burstable (t) classes only.
+   * @default 20
+   */
+  readonly cpuCreditBalance?: number;
+}
 
 export interface MysqlDatabaseProps {
   /** VPC to place the database in. */
@@ -96,6 +129,31 @@ export interface MysqlDatabaseProps {
    * @default none
    */
   readonly parameters?: Record<string, string>;
+  /**
+   * CloudWatch alarms on CPU, free storage, freeable memory, connections and (t classes) CPU credits.
+   * @default true
+   */
+  readonly alarms?: boolean;
+  /**
+   * Topic every alarm notifies (alarm and OK).
+   * @default - alarms without actions
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * When the alarms fire.
+   * @default - the defaults of each MysqlAlarmThresholds field
+   */
+  readonly alarmThresholds?: MysqlAlarmThresholds;
+}
+
+/** GiB of memory of an RDS class like `t4g.micro` or `r7g.2xlarge` (t, m and r families), else undefined. */
+function mysqlClassMemoryGiB(instanceType: string): number | undefined {
+  const m = /^([tmr])\d+[a-z]*\.(nano|micro|small|medium|large|(\d*)xlarge)$/.exec(instanceType.replace(/^db\./, ''));
+  if (!m) return undefined;
+  const large = m[1] === 'r' ? 16 : 8;
+  const fractions: Record<string, number> = { nano: 1 / 16, micro: 1 / 8, small: 1 / 4, medium: 1 / 2, large: 1 };
+  const factor = fractions[m[2]] ?? 2 * Number(m[3] || 1);
+  return large * factor;
 }
 
 /**
@@ -121,6 +179,8 @@ export class MysqlDatabase extends Construct {
   readonly secretArn: string;
   readonly endpoint: rds.Endpoint;
   readonly port: number;
+  /** The CloudWatch alarms (empty with `alarms: false`). */
+  readonly alarms: cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: MysqlDatabaseProps) {
     super(scope, id);
@@ -235,6 +295,9 @@ export class MysqlDatabase extends Construct {
     this.endpoint = this.instance.instanceEndpoint;
     this.secretArn = (this.instance.node.defaultChild as rds.CfnDBInstance).attrMasterUserSecretSecretArn;
 
+    const instanceType = props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.BURSTABLE4_GRAVITON, ec2.InstanceSize.MEDIUM);
+    this.alarms = this.createAlarms(props, instanceType.toString());
+
     if (!multiAz) {
       acknowledge(this,
         { id: 'AwsSolutions-RDS3', reason: 'Single-AZ is an explicit cost choice for a non-production environment (config mysql.multiAz=false); prod config validation requires Multi-AZ.' },
@@ -245,6 +308,44 @@ export class MysqlDatabase extends Construct {
         { id: 'AwsSolutions-RDS10', reason: 'Deletion protection is off only where the environment is meant to be destroyed with its stack (dev); prod config requires retention and it is on there.' },
         { id: controlTower('rds_instance_deletion_protection_enabled_check'), reason: 'Off only in environments destroyed with their stack (dev); on in prod.' });
     }
+  }
+
+  /**
+   * No ReplicaLag alarm: a Multi-AZ DB instance's standby is synchronous and publishes no
+   * ReplicaLag (read replicas and Multi-AZ DB clusters do), and this construct creates neither.
+   * No BurstBalance alarm: storage is gp3, which has no burst bucket.
+   */
+  private createAlarms(props: MysqlDatabaseProps, instanceType: string): cloudwatch.Alarm[] {
+    const t = props.alarmThresholds ?? {};
+    const memoryGiB = mysqlClassMemoryGiB(instanceType);
+    const memoryBytes = memoryGiB === undefined ? undefined : Size.gibibytes(memoryGiB).toBytes();
+    const freeStorageGiB = t.freeStorageSpaceGiB ?? (props.allocatedStorageGiB ?? 20) * 0.1;
+    const freeableMiB = t.freeableMemoryMiB ?? (memoryGiB === undefined ? 256 : memoryGiB * 1024 * 0.1);
+    const connections = t.connections ?? (memoryBytes === undefined ? 500 : Math.floor(0.8 * Math.floor((memoryBytes * 0.9) / 12582880)));
+    const m = this.instance;
+    const fiveMin = Duration.minutes(5);
+    return createAlarms(this, { enabled: props.alarms ?? true, topic: props.alarmTopic }, [
+      {
+        id: 'CpuUtilization', metric: over(m.metricCPUUtilization(), 'Average', fiveMin), threshold: t.cpuUtilizationPercent ?? 80, comparison: GT, evaluationPeriods: 3,
+        description: `MySQL ${this.instanceIdentifier}: CPU above ${t.cpuUtilizationPercent ?? 80} % for 15 min. Check Performance Insights top SQL and the slow query log.`,
+      },
+      {
+        id: 'FreeStorageSpace', metric: over(m.metricFreeStorageSpace(), 'Minimum', fiveMin), threshold: Size.gibibytes(freeStorageGiB).toBytes(), comparison: LT,
+        description: `MySQL ${this.instanceIdentifier}: less than ${freeStorageGiB} GiB free. Check storage autoscaling reached maxAllocatedStorage, and binary log / general log growth.`,
+      },
+      {
+        id: 'FreeableMemory', metric: over(m.metricFreeableMemory(), 'Minimum', fiveMin), threshold: Size.mebibytes(Math.round(freeableMiB)).toBytes(), comparison: LT, evaluationPeriods: 3,
+        description: `MySQL ${this.instanceIdentifier}: less than ${Math.round(freeableMiB)} MiB freeable memory for 15 min. Check connection count and buffer pool size; consider a larger class.`,
+      },
+      {
+        id: 'DatabaseConnections', metric: over(m.metricDatabaseConnections(), 'Maximum', fiveMin), threshold: connections, comparison: GT, evaluationPeriods: 3,
+        description: `MySQL ${this.instanceIdentifier}: more than ${connections} connections for 15 min (near max_connections). Check the services' pool sizes and replica counts.`,
+      },
+      ...(instanceType.startsWith('t') ? [{
+        id: 'CpuCreditBalance', metric: over(m.metric('CPUCreditBalance'), 'Minimum', fiveMin), threshold: t.cpuCreditBalance ?? 20, comparison: LT, evaluationPeriods: 3,
+        description: `MySQL ${this.instanceIdentifier}: CPU credits below ${t.cpuCreditBalance ?? 20} (burstable class): sustained load above baseline. Check top SQL; consider a non-burstable class.`,
+      }] : []),
+    ]);
   }
 
   /** Lets a security group connect (for callers added after construction). */

@@ -1,13 +1,22 @@
 import { KubectlV35Layer } from '@aws-cdk/lambda-layer-kubectl-v35';
-import { CfnCondition, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { CfnCondition, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledge, acknowledgeShortRetention, controlTower } from '../compliance';
+import { AlarmSpec, createAlarms, GT, GTE, over } from './alarms';
 import { EncryptionKey } from './encryption-key';
+
+/** The EKS add-on of the CloudWatch agent and Fluent Bit (Container Insights and container logs). */
+export const CONTAINER_INSIGHTS_ADDON = 'amazon-cloudwatch-observability';
+
+/** Log groups the CloudWatch agent and Fluent Bit write: `/aws/containerinsights/<cluster>/<name>`. */
+export const CONTAINER_INSIGHTS_LOG_GROUPS = ['application', 'dataplane', 'host', 'performance'] as const;
 
 /** Kubernetes versions this construct knows: the kubectl layer and the pinned add-on versions. */
 export const CLUSTER_VERSIONS: Record<string, { version: eks.KubernetesVersion; kubectlLayer: (scope: Construct, id: string) => lambda.ILayerVersion; addons: Record<string, string> }> = {
@@ -21,8 +30,10 @@ export const CLUSTER_VERSIONS: Record<string, { version: eks.KubernetesVersion; 
       'coredns': 'v1.13.2-eksbuild.1',
       'eks-pod-identity-agent': 'v1.3.9-eksbuild.5',
       'metrics-server': 'v0.8.0-eksbuild.6',
-      // Not read from describe-addon-versions here (no AWS access): check it before the first deploy.
+      // Not read from describe-addon-versions here (no AWS access): check these before the first deploy.
       'aws-ebs-csi-driver': 'v1.54.0-eksbuild.1',
+      // CloudWatch agent (Container Insights with enhanced observability) + Fluent Bit.
+      [CONTAINER_INSIGHTS_ADDON]: 'v4.7.0-eksbuild.1',
     },
   },
 };
@@ -34,6 +45,9 @@ export const CLUSTER_VERSIONS: Record<string, { version: eks.KubernetesVersion; 
 const ADDON_CONFIGURATION: Record<string, Record<string, unknown>> = {
   'vpc-cni': { enableNetworkPolicy: 'true' },
 };
+
+/** Namespace and service account of the CloudWatch agent and Fluent Bit (the add-on's own). */
+const CLOUDWATCH_AGENT = { namespace: 'amazon-cloudwatch', serviceAccount: 'cloudwatch-agent' };
 
 /** Service account of the EBS CSI controller (the add-on's own). */
 const EBS_CSI_SERVICE_ACCOUNT = 'ebs-csi-controller-sa';
@@ -152,6 +166,68 @@ export interface PlatformClusterProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Container Insights: the `amazon-cloudwatch-observability` add-on (CloudWatch agent with enhanced
+   * observability, Fluent Bit shipping container logs) with a Pod Identity role, and its four log
+   * groups created here first, encrypted with `logsKey` (not left to the agent). Needed by the alarms.
+   * @default true
+   */
+  readonly containerInsights?: boolean;
+  /**
+   * Retention of the Container Insights log groups (application, dataplane, host, performance).
+   * @default logs.RetentionDays.ONE_YEAR
+   */
+  readonly containerLogRetention?: logs.RetentionDays;
+  /**
+   * CloudWatch alarms on Container Insights metrics: failed nodes, node CPU and memory, and per
+   * namespace in `alarmNamespaces` container restarts and OOM kills. Needs `containerInsights`.
+   * @default true
+   */
+  readonly alarms?: boolean;
+  /**
+   * Topic every alarm notifies (alarm and OK).
+   * @default - alarms without actions
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * Namespaces whose pods get the restart and OOM-kill alarms.
+   * @default ['default']
+   */
+  readonly alarmNamespaces?: string[];
+  /**
+   * When the alarms fire.
+   * @default - the defaults of each ClusterAlarmThresholds field
+   */
+  readonly alarmThresholds?: ClusterAlarmThresholds;
+}
+
+/** When the PlatformCluster alarms fire (Container Insights metrics, periods of 5 minutes). */
+export interface ClusterAlarmThresholds {
+  /**
+   * cluster_failed_node_count (maximum: nodes with a failing condition, e.g. not Ready) at or above this for 2 periods.
+   * @default 1
+   */
+  readonly failedNodes?: number;
+  /**
+   * node_cpu_utilization (average over the nodes) above this for 3 periods.
+   * @default 80
+   */
+  readonly nodeCpuUtilizationPercent?: number;
+  /**
+   * node_memory_utilization (average over the nodes) above this for 3 periods.
+   * @default 80
+   */
+  readonly nodeMemoryUtilizationPercent?: number;
+  /**
+   * Container restarts in a namespace (increase of pod_number_of_container_restarts within a period) above this.
+   * @default 3
+   */
+  readonly containerRestartsPer5Min?: number;
+  /**
+   * pod_container_status_terminated_reason_oom_killed (maximum) in a namespace at or above this.
+   * @default 1
+   */
+  readonly oomKilledContainers?: number;
 }
 
 /**
@@ -182,6 +258,12 @@ export class PlatformCluster extends Construct {
   readonly kubernetesVersion: string;
   /** The EKS-made cluster security group (control plane and every node). */
   readonly clusterSecurityGroup: ec2.ISecurityGroup;
+  /** Container Insights log groups by name (application, dataplane, host, performance); empty without containerInsights. */
+  readonly containerInsightsLogGroups: Record<string, logs.LogGroup> = {};
+  /** Pod Identity role of the CloudWatch agent and Fluent Bit (undefined without containerInsights). */
+  readonly cloudWatchAgentRole?: iam.Role;
+  /** The CloudWatch alarms (empty with `alarms: false` or without containerInsights). */
+  readonly alarms: cloudwatch.Alarm[];
   /**
    * Tag a target group needs before the load balancer controller may register pods in it
    * (`TARGET_GROUP_BINDING_TAG_KEY` = the cluster name).
@@ -245,7 +327,9 @@ export class PlatformCluster extends Construct {
     this.clusterSecurityGroup = this.cluster.clusterSecurityGroup;
     this.clusterSecurityGroup.addIngressRule(this.kubectlSecurityGroup, ec2.Port.tcp(443), 'kubectl provider to the Kubernetes API');
 
+    const containerInsights = props.containerInsights ?? true;
     for (const [name, version] of Object.entries(known.addons)) {
+      if (name === CONTAINER_INSIGHTS_ADDON && !containerInsights) continue;
       if (name === 'eks-pod-identity-agent') {
         // The cluster owns this one (addServiceAccount depends on it); pin its version on the L1.
         const agent = this.cluster.eksPodIdentityAgent!;
@@ -271,6 +355,8 @@ export class PlatformCluster extends Construct {
       (ebsCsi.node.defaultChild as eks.CfnAddon).podIdentityAssociations = [{ serviceAccount: EBS_CSI_SERVICE_ACCOUNT, roleArn: this.ebsCsiRole.roleArn }];
       ebsCsi.node.addDependency(this.addons['eks-pod-identity-agent']);
     }
+
+    if (containerInsights) this.cloudWatchAgentRole = this.containerInsightsPrerequisites(props.containerLogRetention ?? logs.RetentionDays.ONE_YEAR, removalPolicy);
 
     (props.adminPrincipalArns ?? []).forEach((arn, i) => this.cluster.grantClusterAdmin(`Admin${i}`, arn));
 
@@ -311,11 +397,76 @@ export class PlatformCluster extends Construct {
     // Nodes need the CNI before they can become Ready.
     this.nodegroup.node.addDependency(this.addons['vpc-cni']);
 
+    this.alarms = createAlarms(this, { enabled: (props.alarms ?? true) && containerInsights, topic: props.alarmTopic },
+      this.alarmSpecs(props.alarmNamespaces ?? ['default'], props.alarmThresholds ?? {}));
+
     // The kubectl provider's own log groups: encrypt them like every other log group here.
     for (const child of this.node.findAll()) {
       if (child instanceof logs.CfnLogGroup && child.kmsKeyId === undefined) child.kmsKeyId = this.logsKey.keyArn;
     }
     this.acknowledgeFindings();
+  }
+
+  /**
+   * The add-on's log groups, created encrypted and bounded before the add-on (the agent would create
+   * them unencrypted and kept forever), and its Pod Identity role.
+   */
+  private containerInsightsPrerequisites(retention: logs.RetentionDays, removalPolicy: RemovalPolicy): iam.Role {
+    for (const name of CONTAINER_INSIGHTS_LOG_GROUPS) {
+      const group = this.logsKey.logGroup(this, `ContainerInsights-${name}`, {
+        logGroupName: `/aws/containerinsights/${this.clusterName}/${name}`,
+        retention,
+        removalPolicy,
+      });
+      acknowledgeShortRetention(group, retention);
+      this.containerInsightsLogGroups[name] = group;
+    }
+    const role = new iam.Role(this, 'CloudWatchAgentRole', {
+      assumedBy: new iam.ServicePrincipal('pods.eks.amazonaws.com').withSessionTags(),
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('CloudWatchAgentServerPolicy')],
+      description: `CloudWatch agent and Fluent Bit of ${this.clusterName} (Pod Identity): Container Insights metrics and container logs`,
+    });
+    acknowledge(role, {
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/CloudWatchAgentServerPolicy]',
+      reason: 'The AWS-managed policy EKS documents for the amazon-cloudwatch-observability add-on: PutMetricData, PutLogEvents and the describe calls the agent makes; AWS keeps it in step with the agent.',
+    });
+    const addon = this.addons[CONTAINER_INSIGHTS_ADDON];
+    (addon.node.defaultChild as eks.CfnAddon).podIdentityAssociations = [{ serviceAccount: CLOUDWATCH_AGENT.serviceAccount, roleArn: role.roleArn }];
+    addon.node.addDependency(this.addons['eks-pod-identity-agent'], ...Object.values(this.containerInsightsLogGroups));
+    return role;
+  }
+
+  private alarmSpecs(namespaces: string[], t: ClusterAlarmThresholds): AlarmSpec[] {
+    const five = Duration.minutes(5);
+    const metric = (name: string, statistic: string, dimensions: Record<string, string> = {}) => over(new cloudwatch.Metric({
+      namespace: 'ContainerInsights', metricName: name, dimensionsMap: { ClusterName: this.clusterName, ...dimensions },
+    }), statistic, five);
+    const cluster = `EKS ${this.clusterName}`;
+    const failed = t.failedNodes ?? 1;
+    const cpu = t.nodeCpuUtilizationPercent ?? 80;
+    const memory = t.nodeMemoryUtilizationPercent ?? 80;
+    const restarts = t.containerRestartsPer5Min ?? 3;
+    const oom = t.oomKilledContainers ?? 1;
+    const specs: AlarmSpec[] = [
+      { id: 'FailedNodes', metric: metric('cluster_failed_node_count', 'Maximum'), threshold: failed, comparison: GTE, evaluationPeriods: 2,
+        description: `${cluster}: ${failed} or more nodes with a failing condition (NotReady, memory/disk/PID pressure) for 10 min. Check kubectl get nodes and describe node; node auto repair replaces unhealthy nodes.` },
+      { id: 'NodeCpu', metric: metric('node_cpu_utilization', 'Average'), threshold: cpu, comparison: GT, evaluationPeriods: 3,
+        description: `${cluster}: nodes above ${cpu} % CPU on average for 15 min. Check kubectl top pods and HPA limits; raise cluster.maxNodes or the node type.` },
+      { id: 'NodeMemory', metric: metric('node_memory_utilization', 'Average'), threshold: memory, comparison: GT, evaluationPeriods: 3,
+        description: `${cluster}: nodes above ${memory} % memory on average for 15 min; pods are evicted next. Check kubectl top pods and memory limits.` },
+    ];
+    for (const ns of namespaces) {
+      const id = ns.replace(/[^A-Za-z0-9]/g, '');
+      specs.push(
+        { id: `Restarts-${id}`,
+          metric: new cloudwatch.MathExpression({ expression: 'DIFF(restarts)', usingMetrics: { restarts: metric('pod_number_of_container_restarts', 'Maximum', { Namespace: ns }) }, period: five, label: `container restarts in ${ns}` }),
+          threshold: restarts, comparison: GT,
+          description: `${cluster}: more than ${restarts} container restarts in namespace ${ns} in 5 min (crash loop or failing liveness probe). Check kubectl -n ${ns} get pods and logs --previous.` },
+        { id: `OomKilled-${id}`, metric: metric('pod_container_status_terminated_reason_oom_killed', 'Maximum', { Namespace: ns }), threshold: oom, comparison: GTE,
+          description: `${cluster}: a container in namespace ${ns} was OOM-killed. Check kubectl -n ${ns} describe pod (Last State: OOMKilled) and raise its memory limit or find the leak.` },
+      );
+    }
+    return specs;
   }
 
   private acknowledgeFindings(): void {

@@ -1,11 +1,16 @@
-import { Names, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, Fn, Names, RemovalPolicy } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventsTargets from 'aws-cdk-lib/aws-events-targets';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledge, acknowledgeShortRetention, controlTower } from '../compliance';
+import { AlarmSpec, createAlarms, GT, over } from './alarms';
 import { EncryptionKey } from './encryption-key';
 
 /** ElastiCache engines with cluster mode (same protocol and clients). */
@@ -14,6 +19,36 @@ export enum RedisEngine {
   REDIS = 'redis',
   /** Valkey, the open-source fork of Redis. */
   VALKEY = 'valkey',
+}
+
+/** When the RedisCluster alarms fire; every alarm is per node (CacheClusterId). */
+export interface RedisAlarmThresholds {
+  /**
+   * EngineCPUUtilization (average, the Redis thread) above this for 3 periods of 5 minutes.
+   * @default 90
+   */
+  readonly engineCpuUtilizationPercent?: number;
+  /**
+   * DatabaseMemoryUsagePercentage (maximum) above this for 3 periods of 5 minutes.
+   * @default 80
+   */
+  readonly memoryUsagePercent?: number;
+  /**
+   * Evictions (sum over 5 minutes) above this: the platform keeps sessions and rate-limit
+   * counters in Redis, so any eviction loses state.
+   * @default 0
+   */
+  readonly evictions?: number;
+  /**
+   * CurrConnections (maximum) above this for 3 periods of 5 minutes.
+   * @default 5000
+   */
+  readonly connections?: number;
+  /**
+   * ReplicationLag (maximum, seconds; replicas only) above this for 3 periods of 1 minute.
+   * @default 5
+   */
+  readonly replicationLagSeconds?: number;
 }
 
 export interface RedisClusterProps {
@@ -81,6 +116,23 @@ export interface RedisClusterProps {
    * @default 'app'
    */
   readonly userName?: string;
+  /**
+   * CloudWatch alarms per node (engine CPU, memory, evictions, connections, replication lag) and
+   * an EventBridge rule forwarding ElastiCache events (failover, node replacement) to `alarmTopic`.
+   * @default true
+   */
+  readonly alarms?: boolean;
+  /**
+   * Topic every alarm notifies (alarm and OK) and the ElastiCache events go to. ElastiCache's own
+   * notification topic setting cannot be used: it refuses KMS-encrypted topics.
+   * @default - alarms without actions and no event rule
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * When the alarms fire.
+   * @default - the defaults of each RedisAlarmThresholds field
+   */
+  readonly alarmThresholds?: RedisAlarmThresholds;
 }
 
 /**
@@ -111,6 +163,12 @@ export class RedisCluster extends Construct {
   readonly configurationEndpoint: string;
   /** Configuration endpoint port. */
   readonly configurationEndpointPort: string;
+  /** Node ids (CacheClusterId) in cluster mode: `<replication group>-<shard 0001..>-<node 001..>`. */
+  readonly nodeIds: string[];
+  /** The CloudWatch alarms (empty with `alarms: false`). */
+  readonly alarms: cloudwatch.Alarm[];
+  /** EventBridge rule sending this service's events to `alarmTopic` (undefined without a topic or with `alarms: false`). */
+  readonly eventsRule?: events.Rule;
 
   constructor(scope: Construct, id: string, props: RedisClusterProps) {
     super(scope, id);
@@ -227,9 +285,51 @@ export class RedisCluster extends Construct {
     this.configurationEndpoint = this.replicationGroup.attrConfigurationEndPointAddress;
     this.configurationEndpointPort = this.replicationGroup.attrConfigurationEndPointPort;
 
+    this.nodeIds = [];
+    for (let shard = 1; shard <= shards; shard++) {
+      for (let node = 1; node <= replicas + 1; node++) {
+        this.nodeIds.push(Fn.join('-', [this.replicationGroup.ref, String(shard).padStart(4, '0'), String(node).padStart(3, '0')]));
+      }
+    }
+    const alarmsOn = props.alarms ?? true;
+    this.alarms = createAlarms(this, { enabled: alarmsOn, topic: props.alarmTopic }, this.nodeIds.flatMap((nodeId, i) => this.nodeAlarms(nodeId, i, props.alarmThresholds ?? {})));
+    if (alarmsOn && props.alarmTopic) {
+      // ElastiCache publishes failover and node events to EventBridge; its notification topic
+      // setting would need an unencrypted topic.
+      this.eventsRule = new events.Rule(this, 'Events', {
+        description: `ElastiCache events (failover, node replacement, update failures) for Redis ${this.node.path}`,
+        eventPattern: { source: ['aws.elasticache'], detailType: ['Cache Updated', 'Cache Update Failed', 'Cache Limit Approaching', 'Snapshot Creation Failed'] },
+        targets: [new eventsTargets.SnsTopic(props.alarmTopic)],
+      });
+    }
+
     if ((props.snapshotRetentionDays ?? 7) === 0) {
       acknowledge(this, { id: controlTower('elasticache_redis_cluster_automatic_backup_check'), reason: 'Snapshots are switched off explicitly by config (redis.snapshotRetentionDays=0); prod validation requires them.' });
     }
+  }
+
+  private nodeAlarms(nodeId: string, index: number, t: RedisAlarmThresholds): AlarmSpec[] {
+    const metric = (name: string, statistic: string, period = Duration.minutes(5)) => over(new cloudwatch.Metric({
+      namespace: 'AWS/ElastiCache', metricName: name, dimensionsMap: { CacheClusterId: nodeId },
+    }), statistic, period);
+    const node = `Redis ${this.node.path} node #${index + 1}`;
+    const cpu = t.engineCpuUtilizationPercent ?? 90;
+    const memory = t.memoryUsagePercent ?? 80;
+    const evictions = t.evictions ?? 0;
+    const connections = t.connections ?? 5000;
+    const lag = t.replicationLagSeconds ?? 5;
+    return [
+      { id: `Node${index + 1}EngineCpu`, metric: metric('EngineCPUUtilization', 'Average'), threshold: cpu, comparison: GT, evaluationPeriods: 3,
+        description: `${node}: Redis engine thread above ${cpu} % CPU for 15 min. Check SLOWLOG (slow log group), hot keys, and O(N) commands; add shards if load is spread.` },
+      { id: `Node${index + 1}Memory`, metric: metric('DatabaseMemoryUsagePercentage', 'Maximum'), threshold: memory, comparison: GT, evaluationPeriods: 3,
+        description: `${node}: memory above ${memory} % of maxmemory for 15 min. Check key growth and TTLs (sessions, carts); scale the node type or shards before evictions start.` },
+      { id: `Node${index + 1}Evictions`, metric: metric('Evictions', 'Sum'), threshold: evictions, comparison: GT,
+        description: `${node}: more than ${evictions} keys evicted in 5 min: sessions or rate-limit state lost. Check memory usage and keys without TTL.` },
+      { id: `Node${index + 1}Connections`, metric: metric('CurrConnections', 'Maximum'), threshold: connections, comparison: GT, evaluationPeriods: 3,
+        description: `${node}: more than ${connections} client connections for 15 min. Check for connection leaks (pods opening clients per request) and pod counts.` },
+      { id: `Node${index + 1}ReplicationLag`, metric: metric('ReplicationLag', 'Maximum', Duration.minutes(1)), threshold: lag, comparison: GT, evaluationPeriods: 3,
+        description: `${node}: replica more than ${lag} s behind its primary for 3 min (replicas only publish it). Check write volume and the primary's network and CPU.` },
+    ];
   }
 
   /** Lets a security group connect. */

@@ -1,12 +1,44 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledge, acknowledgeShortRetention, controlTower } from '../compliance';
+import { AlarmSpec, createAlarms, GTE, LT, LTE, over } from './alarms';
 import { EncryptionKey } from './encryption-key';
+
+/** When the SearchDomain alarms fire (AWS's recommended OpenSearch alarms; the others have fixed thresholds). */
+export interface SearchAlarmThresholds {
+  /**
+   * FreeStorageSpace (minimum over the nodes) at or below this share of volumeSizeGiB, 1 period of 1 minute.
+   * @default 25
+   */
+  readonly freeStorageSpacePercent?: number;
+  /**
+   * CPUUtilization (maximum) at or above this for 3 periods of 15 minutes.
+   * @default 80
+   */
+  readonly cpuUtilizationPercent?: number;
+  /**
+   * JVMMemoryPressure (maximum) at or above this for 3 periods of 1 minute.
+   * @default 95
+   */
+  readonly jvmMemoryPressurePercent?: number;
+  /**
+   * MasterCPUUtilization (maximum) at or above this for 3 periods of 15 minutes (dedicated masters only).
+   * @default 50
+   */
+  readonly masterCpuUtilizationPercent?: number;
+  /**
+   * MasterJVMMemoryPressure (maximum) at or above this for 3 periods of 1 minute (dedicated masters only).
+   * @default 95
+   */
+  readonly masterJvmMemoryPressurePercent?: number;
+}
 
 export interface SearchDomainProps {
   /** VPC to place the domain in. */
@@ -74,6 +106,23 @@ export interface SearchDomainProps {
    * @default logs.RetentionDays.ONE_YEAR
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * CloudWatch alarms: ClusterStatus.red, ClusterStatus.yellow (with 2 or more data nodes),
+   * FreeStorageSpace, ClusterIndexWritesBlocked, AutomatedSnapshotFailure, CPUUtilization,
+   * JVMMemoryPressure, MasterReachableFromNode, and master CPU and JVM with dedicated masters.
+   * @default true
+   */
+  readonly alarms?: boolean;
+  /**
+   * Topic every alarm notifies (alarm and OK).
+   * @default - alarms without actions
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * When the alarms fire.
+   * @default - the defaults of each SearchAlarmThresholds field
+   */
+  readonly alarmThresholds?: SearchAlarmThresholds;
 }
 
 /**
@@ -96,6 +145,8 @@ export class SearchDomain extends Construct {
    * (undefined with `masterUserArn`).
    */
   readonly masterUserSecret?: secretsmanager.Secret;
+  /** The CloudWatch alarms (empty with `alarms: false`). */
+  readonly alarms: cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: SearchDomainProps) {
     super(scope, id);
@@ -202,6 +253,8 @@ export class SearchDomain extends Construct {
     this.domain.node.addDependency(this.logGroup);
     this.endpoint = this.domain.domainEndpoint;
 
+    this.alarms = createAlarms(this, { enabled: props.alarms ?? true, topic: props.alarmTopic }, this.alarmSpecs(props, dataNodes));
+
     if (!props.masterNodeType) {
       acknowledge(this, { id: 'AwsSolutions-OS4', reason: 'Dedicated master nodes are a cost choice left out in small non-production domains (config search.masterNodeType unset); staging and prod set three.' });
     }
@@ -214,6 +267,50 @@ export class SearchDomain extends Construct {
     acknowledge(this,
       { id: 'AwsSolutions-OS3', reason: 'The domain lives in private subnets with no public endpoint; its security group admits only the workloads group, and fine-grained access control authenticates every request. An IP allow-list adds nothing inside the VPC.' },
       { id: controlTower('opensearch_https_required_check'), reason: "HTTPS is enforced with Policy-Min-TLS-1-2-PFS-2023-10, which is TLS 1.2+ with forward secrecy only: stricter than the rule's allowed Policy-Min-TLS-1-2-2019-07." });
+  }
+
+  /** AWS's recommended alarms (OpenSearch Service Developer Guide, "Recommended CloudWatch alarms"). */
+  private alarmSpecs(props: SearchDomainProps, dataNodes: number): AlarmSpec[] {
+    const t = props.alarmThresholds ?? {};
+    const d = this.domain;
+    const minute = Duration.minutes(1);
+    const name = `OpenSearch ${this.node.path}`;
+    const storagePercent = t.freeStorageSpacePercent ?? 25;
+    const storageMiB = Math.round((props.volumeSizeGiB ?? 20) * 1024 * storagePercent / 100);
+    const cpu = t.cpuUtilizationPercent ?? 80;
+    const jvm = t.jvmMemoryPressurePercent ?? 95;
+    const specs: AlarmSpec[] = [
+      { id: 'ClusterStatusRed', metric: over(d.metricClusterStatusRed(), 'Maximum', minute), threshold: 1, comparison: GTE,
+        description: `${name}: cluster status red, a primary shard is unassigned and its index is unavailable. Check _cluster/allocation/explain and free storage; restore the index from a snapshot if a node was lost.` },
+      { id: 'FreeStorageSpace', metric: over(d.metricFreeStorageSpace(), 'Minimum', minute), threshold: storageMiB, comparison: LTE,
+        description: `${name}: a node has ${storagePercent} % (${storageMiB} MiB) or less storage free; writes block at the flood-stage watermark. Delete old indices or grow volumeSizeGiB.` },
+      { id: 'ClusterIndexWritesBlocked', metric: over(d.metricClusterIndexWritesBlocked(), 'Maximum', Duration.minutes(5)), threshold: 1, comparison: GTE,
+        description: `${name}: the cluster blocks writes (storage watermark or JVM pressure). Check FreeStorageSpace and JVMMemoryPressure; search-sync falls behind until it clears.` },
+      { id: 'AutomatedSnapshotFailure', metric: over(d.metricAutomatedSnapshotFailure(), 'Maximum', minute), threshold: 1, comparison: GTE,
+        description: `${name}: the automated snapshot failed (a red cluster cannot be snapshotted). Check cluster health first.` },
+      { id: 'CpuUtilization', metric: over(d.metricCPUUtilization(), 'Maximum', Duration.minutes(15)), threshold: cpu, comparison: GTE, evaluationPeriods: 3,
+        description: `${name}: a data node at or above ${cpu} % CPU for 45 min. Check slow search/index logs and the search-sync job; scale the data nodes.` },
+      { id: 'JvmMemoryPressure', metric: over(d.metricJVMMemoryPressure(), 'Maximum', minute), threshold: jvm, comparison: GTE, evaluationPeriods: 3,
+        description: `${name}: JVM heap pressure at or above ${jvm} % for 3 min; OpenSearch rejects requests and may run out of memory. Check shard count, heavy aggregations and field data.` },
+      { id: 'MasterReachableFromNode', metric: over(d.metric('MasterReachableFromNode'), 'Maximum', Duration.days(1)), threshold: 1, comparison: LT,
+        description: `${name}: the master node was unreachable (stopped or under pressure) during the last day. Check master CPU and JVM, and the domain's health in the console.` },
+    ];
+    // A one-node domain stays yellow (replica shards have nowhere to go): no yellow alarm there.
+    if (dataNodes >= 2) {
+      specs.splice(1, 0, { id: 'ClusterStatusYellow', metric: over(d.metric('ClusterStatus.yellow'), 'Maximum', minute), threshold: 1, comparison: GTE, evaluationPeriods: 5,
+        description: `${name}: cluster status yellow for 5 min, a replica shard is unassigned. Check _cluster/allocation/explain and whether a node left the cluster.` });
+    }
+    if (props.masterNodeType) {
+      const masterCpu = t.masterCpuUtilizationPercent ?? 50;
+      const masterJvm = t.masterJvmMemoryPressurePercent ?? 95;
+      specs.push(
+        { id: 'MasterCpuUtilization', metric: over(d.metricMasterCPUUtilization(), 'Maximum', Duration.minutes(15)), threshold: masterCpu, comparison: GTE, evaluationPeriods: 3,
+          description: `${name}: a dedicated master at or above ${masterCpu} % CPU for 45 min. Check shard count and mapping updates; use a larger master type.` },
+        { id: 'MasterJvmMemoryPressure', metric: over(d.metricMasterJVMMemoryPressure(), 'Maximum', minute), threshold: masterJvm, comparison: GTE, evaluationPeriods: 3,
+          description: `${name}: a dedicated master's JVM pressure at or above ${masterJvm} % for 3 min. Check shard count (cluster state size); use a larger master type.` },
+      );
+    }
+    return specs;
   }
 
   /** Lets a security group connect over HTTPS. */

@@ -1,10 +1,13 @@
 import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledge, controlTower } from '../compliance';
+import { createAlarms, GT, GTE, over } from './alarms';
 
 /**
  * Id of the AWS-managed prefix list `com.amazonaws.global.cloudfront.origin-facing`, per region.
@@ -49,6 +52,36 @@ export interface StickinessOptions {
    * @default - duration-based stickiness with the load balancer's own cookie `AWSALB` (`lb_cookie`)
    */
   readonly appCookieName?: string;
+}
+
+/** When the StickyLoadBalancer alarms fire (every alarm looks at periods of 5 minutes). */
+export interface LoadBalancerAlarmThresholds {
+  /**
+   * HTTPCode_ELB_5XX_Count (sum) above this in 2 of 3 periods: the load balancer itself answered 5xx
+   * (502/503/504: no healthy target, target reset or timed out).
+   * @default 10
+   */
+  readonly elb5xxCount?: number;
+  /**
+   * HTTPCode_Target_5XX_Count (sum) above this in 2 of 3 periods: the gateway answered 5xx.
+   * @default 10
+   */
+  readonly target5xxCount?: number;
+  /**
+   * TargetResponseTime p99 above this for 3 periods.
+   * @default Duration.seconds(2)
+   */
+  readonly targetResponseTimeP99?: Duration;
+  /**
+   * UnHealthyHostCount (maximum) at or above this for 2 periods.
+   * @default 1
+   */
+  readonly unhealthyHosts?: number;
+  /**
+   * RejectedConnectionCount (sum) above this in a period: the load balancer hit its connection limit.
+   * @default 0
+   */
+  readonly rejectedConnections?: number;
 }
 
 export interface StickyLoadBalancerProps {
@@ -117,6 +150,22 @@ export interface StickyLoadBalancerProps {
    * @default Duration.seconds(60)
    */
   readonly idleTimeout?: Duration;
+  /**
+   * CloudWatch alarms: load balancer and target 5xx, p99 target response time, unhealthy targets,
+   * rejected connections.
+   * @default true
+   */
+  readonly alarms?: boolean;
+  /**
+   * Topic every alarm notifies (alarm and OK).
+   * @default - alarms without actions
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * When the alarms fire.
+   * @default - the defaults of each LoadBalancerAlarmThresholds field
+   */
+  readonly alarmThresholds?: LoadBalancerAlarmThresholds;
 }
 
 /**
@@ -138,6 +187,8 @@ export class StickyLoadBalancer extends Construct {
   readonly protocol: elbv2.ApplicationProtocol;
   /** Id of the prefix list allowed in. */
   readonly originFacingPrefixListId: string;
+  /** The CloudWatch alarms (empty with `alarms: false`). */
+  readonly alarms: cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: StickyLoadBalancerProps) {
     super(scope, id);
@@ -218,6 +269,7 @@ export class StickyLoadBalancer extends Construct {
       open: false,
       defaultAction: elbv2.ListenerAction.forward([this.targetGroup]),
     });
+    this.alarms = this.createAlarms(props);
     if (!props.certificate) {
       acknowledge(this.listener, {
         id: controlTower('alb_http_to_https_redirection_check'),
@@ -226,6 +278,30 @@ export class StickyLoadBalancer extends Construct {
           + 'a redirect here would send CloudFront to an HTTPS listener that does not exist.',
       });
     }
+  }
+
+  private createAlarms(props: StickyLoadBalancerProps): cloudwatch.Alarm[] {
+    const t = props.alarmThresholds ?? {};
+    const five = Duration.minutes(5);
+    const lb = this.loadBalancer.metrics;
+    const tg = this.targetGroup.metrics;
+    const elb5xx = t.elb5xxCount ?? 10;
+    const target5xx = t.target5xxCount ?? 10;
+    const p99 = t.targetResponseTimeP99 ?? Duration.seconds(2);
+    const unhealthy = t.unhealthyHosts ?? 1;
+    const rejected = t.rejectedConnections ?? 0;
+    return createAlarms(this, { enabled: props.alarms ?? true, topic: props.alarmTopic }, [
+      { id: 'Elb5xx', metric: over(lb.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT), 'Sum', five), threshold: elb5xx, comparison: GT, evaluationPeriods: 3, datapointsToAlarm: 2,
+        description: `ALB ${this.node.path}: more than ${elb5xx} 5xx answered by the load balancer in 5 min (no healthy target, or targets reset/timed out). Check UnHealthyHostCount and the gateway pods.` },
+      { id: 'Target5xx', metric: over(tg.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT), 'Sum', five), threshold: target5xx, comparison: GT, evaluationPeriods: 3, datapointsToAlarm: 2,
+        description: `ALB ${this.node.path}: more than ${target5xx} 5xx from the gateway in 5 min. Check the gateway's logs (status >= 500) and the services' 5xx on the dashboard.` },
+      { id: 'TargetResponseTimeP99', metric: over(tg.targetResponseTime(), 'p99', five), threshold: p99.toMilliseconds() / 1000, comparison: GT, evaluationPeriods: 3,
+        description: `ALB ${this.node.path}: p99 target response time above ${p99.toMilliseconds() / 1000} s for 15 min. Check the services' latency rows and the data stores' CPU.` },
+      { id: 'UnhealthyHosts', metric: over(tg.unhealthyHostCount(), 'Maximum', five), threshold: unhealthy, comparison: GTE, evaluationPeriods: 2,
+        description: `ALB ${this.node.path}: ${unhealthy} or more gateway targets unhealthy for 10 min. Check the gateway pods' readiness and the TargetGroupBinding.` },
+      { id: 'RejectedConnections', metric: over(lb.rejectedConnectionCount(), 'Sum', five), threshold: rejected, comparison: GT,
+        description: `ALB ${this.node.path}: connections rejected (the load balancer reached its maximum). Check request volume and the WAF rate limit.` },
+    ]);
   }
 
   private prefixListForRegion(): string {

@@ -62,6 +62,7 @@ const hours = (c: PricingContext) => c.table.hoursPerMonth;
 export function logKind(path: string): keyof UsageAssumptions['logIngestGb'] {
   if (/flow ?logs?/i.test(path)) return 'flowLogs';
   if (/ControlPlane/i.test(path)) return 'controlPlane';
+  if (/ContainerInsights-?application/i.test(path)) return 'containers';
   if (/waf|WebAcl/i.test(path)) return 'waf';
   if (/Mysql|Redis|Search/i.test(path)) return 'database';
   return 'other';
@@ -159,6 +160,14 @@ export const PRICING_RULES: Record<string, Rule> = {
   'AWS::KMS::Key': (_r, c) => [line('customer managed key', 1, 'key-months', c.prices.kmsKeyMonth)],
   'AWS::SecretsManager::Secret': (_r, c) => [line('secret', 1, 'secret-months', c.prices.secretMonth)],
   'AWS::CloudWatch::Alarm': (_r, c) => [line('standard-resolution alarm', 1, 'alarm-months', c.prices.alarmMonth)],
+  'AWS::CloudWatch::Dashboard': (_r, c) => [line('dashboard', 1, 'dashboard-months', c.prices.dashboardMonth, 'the first 3 dashboards of an account are free; counted as paid')],
+  'AWS::Logs::MetricFilter': (r, c) => {
+    const perService = (r.properties.MetricTransformations ?? []).some((t: any) => t.Dimensions);
+    const metrics = perService ? c.usage.serviceMetricDimensions : 1;
+    return [line('custom metrics of a log metric filter', metrics, 'metric-months', c.prices.customMetricMonth,
+      perService ? `one metric per value of its dimension: ${metrics} services` : 'one metric')];
+  },
+  'AWS::CloudFront::MonitoringSubscription': (_r, c) => [line('CloudFront additional metrics', 8, 'metric-months', c.prices.customMetricMonth, '8 additional metrics of one distribution, billed as CloudWatch metrics')],
 
   'AWS::Logs::LogGroup': (r, c) => {
     const kind = logKind(r.path);

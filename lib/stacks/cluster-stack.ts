@@ -1,5 +1,6 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { acknowledge, controlTower } from '../compliance';
@@ -11,6 +12,11 @@ export interface ClusterStackProps extends PlatformStackProps {
   readonly vpc: ec2.IVpc;
   /** Group the data stores accept; every node carries it (NetworkStack.workloadsSecurityGroup). */
   readonly workloadsSecurityGroup: ec2.ISecurityGroup;
+  /**
+   * Topic every alarm of this stack notifies (AlertsStack).
+   * @default - alarms without actions
+   */
+  readonly alarmTopic?: sns.ITopic;
 }
 
 /** The EKS cluster of the platform, from config. No dependency on the data stack. */
@@ -38,6 +44,9 @@ export class ClusterStack extends PlatformStack {
       adminPrincipalArns: c.adminPrincipalArns,
       logRetention: c.logRetentionDays,
       removalPolicy: this.config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      containerLogRetention: this.config.observability.logRetentionDays,
+      alarmTopic: props.alarmTopic,
+      alarmNamespaces: [this.config.workloads.namespace],
     });
     this.cluster = this.platformCluster.cluster;
     const cfnUtils = this.node.tryFindChild('AWSCDKCfnUtilsProviderCustomResourceProvider');

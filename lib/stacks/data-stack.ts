@@ -1,6 +1,7 @@
 import { ArnFormat, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { AssetBuckets } from '../constructs/asset-buckets';
 import { DataBackup } from '../constructs/data-backup';
@@ -20,6 +21,11 @@ export interface DataStackProps extends PlatformStackProps {
    * @default - no copy
    */
   readonly backupCopy?: BackupCopyTarget;
+  /**
+   * Topic every alarm of this stack notifies (AlertsStack).
+   * @default - alarms without actions
+   */
+  readonly alarmTopic?: sns.ITopic;
 }
 
 /**
@@ -56,6 +62,7 @@ export class DataStack extends PlatformStack {
       databaseName: c.mysql.databaseName,
       removalPolicy: retain ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
       deletionProtection: retain,
+      alarmTopic: props.alarmTopic,
     });
 
     this.redis = new RedisCluster(this, 'Redis', {
@@ -67,6 +74,7 @@ export class DataStack extends PlatformStack {
       replicasPerShard: c.redis.replicasPerShard,
       snapshotRetentionDays: c.redis.snapshotRetentionDays,
       removalPolicy: retain ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY,
+      alarmTopic: props.alarmTopic,
     });
 
     this.search = new SearchDomain(this, 'Search', {
@@ -79,6 +87,7 @@ export class DataStack extends PlatformStack {
       masterNodes: c.search.masterNodes,
       volumeSizeGiB: c.search.volumeSizeGiB,
       removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      alarmTopic: props.alarmTopic,
     });
 
     this.buckets = new AssetBuckets(this, 'Buckets', {

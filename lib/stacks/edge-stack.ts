@@ -3,6 +3,7 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { acknowledge, acknowledgeCrossRegionExports, controlTower } from '../compliance';
 import { AssetBuckets } from '../constructs/asset-buckets';
@@ -25,6 +26,11 @@ export interface EdgeStackProps extends PlatformStackProps {
   readonly targetGroupBindingTag: ResourceTag;
   /** ARN of the CLOUDFRONT-scope web ACL (WafStack, us-east-1). */
   readonly webAclArn: string;
+  /**
+   * Topic every alarm of this stack notifies (AlertsStack).
+   * @default - alarms without actions
+   */
+  readonly alarmTopic?: sns.ITopic;
 }
 
 const PRICE_CLASSES: Record<string, cloudfront.PriceClass> = {
@@ -68,6 +74,7 @@ export class EdgeStack extends PlatformStack {
       accessLogsPrefix: 'alb',
       deletionProtection: this.config.retainData,
       idleTimeout: Duration.seconds(this.config.timeouts.loadBalancerIdleSeconds),
+      alarmTopic: props.alarmTopic,
     });
     if (!this.config.retainData) {
       acknowledge(this.loadBalancer.loadBalancer, {
@@ -108,8 +115,12 @@ export class EdgeStack extends PlatformStack {
       priceClass: PRICE_CLASSES[edge.priceClass],
       domainNames: edge.domainName ? [edge.domainName] : undefined,
       certificate: edge.cdnCertificateArn ? acm.Certificate.fromCertificateArn(this, 'CdnCertificate', edge.cdnCertificateArn) : undefined,
+      // CloudFront's metrics live in us-east-1: elsewhere its alarms are the edge-alarms stack's.
+      alarms: this.region === 'us-east-1',
+      alarmTopic: props.alarmTopic,
     });
     this.distribution = this.cdn.distribution;
     acknowledgeCrossRegionExports(this, 'Reader');
+    acknowledgeCrossRegionExports(this, 'Writer');
   }
 }

@@ -1,24 +1,11 @@
-import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, RemovalPolicy } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { AssetBuckets, MysqlDatabase, RedisCluster, RedisEngine, SearchDomain } from '../../lib/constructs';
-import { rulePackFindings, testApp } from '../support/synth';
+import { consumerStack } from '../support/consumer';
+import { rulePackFindings } from '../support/synth';
 
-/** A bare stack with a plain VPC, as a user of one construct would have. */
-function bareStack(app: App = testApp()) {
-  const stack = new Stack(app, 'Consumer', { env: { account: '123456789012', region: 'eu-west-1' } });
-  const vpc = new ec2.Vpc(stack, 'Vpc', {
-    maxAzs: 2,
-    natGateways: 1,
-    subnetConfiguration: [
-      { name: 'public', subnetType: ec2.SubnetType.PUBLIC, mapPublicIpOnLaunch: false },
-      { name: 'private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      { name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-    ],
-  });
-  const apps = new ec2.SecurityGroup(stack, 'Apps', { vpc });
-  return { app, stack, vpc, apps };
-}
+const bareStack = (app?: App) => consumerStack({ app });
 
 describe('data constructs used alone, with their defaults', () => {
   const { stack, vpc, apps } = bareStack();
@@ -62,8 +49,8 @@ describe('data constructs used alone, with their defaults', () => {
 
   test('a consumer app with the constructs passes both rule packs', () => {
     const fresh = bareStack();
-    new MysqlDatabase(fresh.stack, 'Db', { vpc: fresh.vpc, allowFrom: [fresh.apps], removalPolicy: RemovalPolicy.DESTROY, multiAz: false });
-    new RedisCluster(fresh.stack, 'Cache', { vpc: fresh.vpc, allowFrom: [fresh.apps], engine: RedisEngine.VALKEY });
+    new MysqlDatabase(fresh.stack, 'Db', { vpc: fresh.vpc, allowFrom: [fresh.apps], removalPolicy: RemovalPolicy.DESTROY, multiAz: false, alarmTopic: fresh.alarmTopic });
+    new RedisCluster(fresh.stack, 'Cache', { vpc: fresh.vpc, allowFrom: [fresh.apps], engine: RedisEngine.VALKEY, alarmTopic: fresh.alarmTopic });
     new AssetBuckets(fresh.stack, 'Buckets');
     // The consumer's own VPC and flow logs are its business; only the constructs are judged here.
     const findings = rulePackFindings(fresh.app).filter((f) => !f.path.startsWith('Consumer/Vpc') && !f.path.startsWith('Consumer/Custom::Vpc'));

@@ -1,12 +1,13 @@
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { EdgeWebAcl, EdgeWebAclProps, WebAclScope } from '../../lib/constructs';
+import { AlarmTopic, EdgeWebAcl, EdgeWebAclProps, WebAclScope } from '../../lib/constructs';
 import { rulePackFindings, testApp } from '../support/synth';
 
 function build(props: EdgeWebAclProps = {}, region = 'us-east-1') {
   const app = testApp();
   const stack = new Stack(app, 'Waf', { env: { account: '123456789012', region } });
-  const acl = new EdgeWebAcl(stack, 'Acl', { name: 'edge', ...props });
+  const alarmTopic = new AlarmTopic(stack, 'AlarmTopic').topic;
+  const acl = new EdgeWebAcl(stack, 'Acl', { name: 'edge', alarmTopic, ...props });
   return { app, stack, acl, template: () => Template.fromStack(stack) };
 }
 

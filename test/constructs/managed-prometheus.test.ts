@@ -29,7 +29,8 @@ function build(props: Partial<ManagedPrometheusProps> = {}, withTopic = false): 
     : undefined;
   const stack = new Stack(app, 'Test', { env: ENV });
   const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
-  const platform = new PlatformCluster(stack, 'Platform', { vpc, clusterName: 'demo' });
+  // The cluster's own alarms are tested with it (alarms.test.ts); here they would only lack a topic.
+  const platform = new PlatformCluster(stack, 'Platform', { vpc, clusterName: 'demo', alarms: false });
   const metrics = new ManagedPrometheus(stack, 'Metrics', {
     cluster: platform.cluster,
     namespaces: ['platform'],

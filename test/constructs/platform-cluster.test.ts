@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import { acknowledge, controlTower } from '../../lib/compliance';
-import { CLUSTER_VERSIONS, PlatformCluster, PlatformClusterProps, TARGET_GROUP_BINDING_TAG_KEY } from '../../lib/constructs';
+import { AlarmTopic, CLUSTER_VERSIONS, PlatformCluster, PlatformClusterProps, TARGET_GROUP_BINDING_TAG_KEY } from '../../lib/constructs';
 import { acknowledgementsOf, rulePackFindings, testApp } from '../support/synth';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
@@ -23,7 +23,8 @@ function build(props: Partial<PlatformClusterProps> = {}, id = 'Platform') {
   });
   // The app's VPC lives in the network stack and has its own tests; this one is a stand-in.
   acknowledge(vpc, { id: 'AwsSolutions-VPC7', reason: 'test fixture' });
-  const platform = new PlatformCluster(stack, id, { vpc, clusterName: 'demo', ...props });
+  const alarmTopic = new AlarmTopic(stack, 'AlarmTopic').topic;
+  const platform = new PlatformCluster(stack, id, { vpc, clusterName: 'demo', alarmTopic, ...props });
   // The stack owns CDK's JSON helper that the cluster pulls in; ClusterStack acknowledges it the same way.
   const cfnUtils = stack.node.tryFindChild('AWSCDKCfnUtilsProviderCustomResourceProvider');
   if (cfnUtils) acknowledge(cfnUtils, { id: controlTower('lambda_inside_vpc_check'), reason: 'test fixture (see ClusterStack)' });

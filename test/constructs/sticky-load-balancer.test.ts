@@ -4,7 +4,7 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { acknowledge, controlTower } from '../../lib/compliance';
-import { StickyLoadBalancer, StickyLoadBalancerProps } from '../../lib/constructs';
+import { AlarmTopic, StickyLoadBalancer, StickyLoadBalancerProps } from '../../lib/constructs';
 import { rulePackFindings, testApp } from '../support/synth';
 
 const ACCOUNT = '123456789012';
@@ -29,7 +29,8 @@ function build(props: Partial<StickyLoadBalancerProps> & { https?: boolean; logs
     's3_lifecycle_policy_check', 's3_bucket_object_lock_enabled_check'].map(controlTower)].map((id) => ({ id, reason: 'test fixture' })));
   const { https, logsElsewhere, ...rest } = props;
   const certificate = https ? acm.Certificate.fromCertificateArn(stack, 'Cert', CERT) : undefined;
-  const alb = new StickyLoadBalancer(stack, 'Alb', { vpc, targetPort: 8080, accessLogsBucket: logs, certificate, ...rest });
+  const alarmTopic = new AlarmTopic(stack, 'AlarmTopic').topic;
+  const alb = new StickyLoadBalancer(stack, 'Alb', { vpc, targetPort: 8080, accessLogsBucket: logs, certificate, alarmTopic, ...rest });
   return { app, stack, logsStack, alb, template: () => Template.fromStack(stack) };
 }
 
