@@ -68,6 +68,7 @@ describe('environment configs', () => {
     ['an SLO of 100 %', prod, 'observability.slo.availability', 1, /observability\.slo\.availability: must be a ratio from 0\.9 to 0\.99999/],
     ['a latency SLO beyond the gateway timeout', prod, 'observability.slo.latencyP99Ms', 6000, /observability\.slo\.latencyP99Ms: must be below timeouts\.gatewayUpstreamMs \(5000\) \(got 6000\)/],
     ['a sampling ratio above 1', dev, 'observability.tracing.sampleRatio', 2, /observability\.tracing\.sampleRatio: must be a ratio from 0 to 1 \(got 2\)/],
+    ['a pod limit above 110', dev, 'cluster.maxPodsPerNode', 200, /cluster\.maxPodsPerNode: must be an integer from 8 to 110 when set .* \(got 200\)/],
     ['0 Redis shards', dev, 'redis.shards', 0, /redis\.shards: must be an integer from 1 to 500 \(got 0\)/],
     ['no Redis replica', dev, 'redis.replicasPerShard', 0, /redis\.replicasPerShard: .*automatic failover needs a replica/],
     ['instance type that is a number', dev, 'mysql.instanceType', 42, /mysql\.instanceType: must be an instance type without the db\. prefix, e\.g\. t4g\.medium \(got 42\)/],

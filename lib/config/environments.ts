@@ -81,6 +81,9 @@ export const dev: PlatformConfig = {
     maxNodes: 4,
     desiredNodes: 3,
     nodeDiskGiB: 20,
+    // 11 pods a node without prefixes: the add-ons' six DaemonSets, their controllers and the
+    // platform (about 36 pods) would not fit in three. 24 reserves 519 MiB a node for the kubelet.
+    maxPodsPerNode: 24,
     adminPrincipalArns: [],
     logRetentionDays: 14,
   },
@@ -123,7 +126,7 @@ export const staging: PlatformConfig = {
   redis: { ...dev.redis, nodeType: 'cache.m7g.large', shards: 2, replicasPerShard: 1, snapshotRetentionDays: 3 },
   search: { dataNodeType: 'm7g.large.search', dataNodes: 2, zoneCount: 2, masterNodeType: 'm7g.large.search', masterNodes: 3, volumeSizeGiB: 50 },
   buckets: { ...dev.buckets, noncurrentVersionExpirationDays: 30, accessLogRetentionDays: 90, uploadCorsOrigins: ['https://staging.example.com'] },
-  cluster: { ...dev.cluster, endpointAccess: 'private', publicAccessCidrs: [], nodeInstanceTypes: ['m7g.large'], minNodes: 2, maxNodes: 6, desiredNodes: 3, nodeDiskGiB: 50, logRetentionDays: 30 },
+  cluster: { ...dev.cluster, endpointAccess: 'private', publicAccessCidrs: [], nodeInstanceTypes: ['m7g.large'], minNodes: 2, maxNodes: 6, desiredNodes: 3, nodeDiskGiB: 50, maxPodsPerNode: undefined, logRetentionDays: 30 },
   edge: {
     ...dev.edge,
     slowStartSeconds: 30,

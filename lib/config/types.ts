@@ -148,6 +148,11 @@ export interface ClusterConfig {
   readonly desiredNodes: number;
   /** Root volume per node in GiB. */
   readonly nodeDiskGiB: number;
+  /**
+   * Pods per node with VPC CNI prefix delegation (8 to 110); unset keeps EKS's figure for the
+   * instance type. Small nodes need it (a t4g.small holds 11 pods without it).
+   */
+  readonly maxPodsPerNode?: number;
   /** IAM principal ARNs (roles or users) granted cluster-admin through access entries. */
   readonly adminPrincipalArns: string[];
   /** Days to keep control-plane logs: one of the CloudWatch Logs values. */

@@ -159,6 +159,7 @@ export function configProblems(c: PlatformConfig): string[] {
   field('cluster.desiredNodes', int(k.desiredNodes, Number.isInteger(k.minNodes) ? k.minNodes : 1, Number.isInteger(k.maxNodes) ? k.maxNodes : 100),
     'must be an integer from cluster.minNodes to cluster.maxNodes', k.desiredNodes);
   field('cluster.nodeDiskGiB', int(k.nodeDiskGiB, 20, 16384), 'must be an integer from 20 to 16384', k.nodeDiskGiB);
+  field('cluster.maxPodsPerNode', k.maxPodsPerNode === undefined || int(k.maxPodsPerNode, 8, 110), 'must be an integer from 8 to 110 when set (pods per node with prefix delegation)', k.maxPodsPerNode);
   field('cluster.adminPrincipalArns', Array.isArray(k.adminPrincipalArns) && k.adminPrincipalArns.every((a) => str(a) && IAM_PRINCIPAL.test(a)),
     'must be a list of IAM role or user ARNs', k.adminPrincipalArns);
   field('cluster.logRetentionDays', isRetention(k.logRetentionDays), `must be a CloudWatch Logs retention: one of ${RETENTIONS.join(', ')}`, k.logRetentionDays);

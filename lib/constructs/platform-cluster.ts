@@ -46,6 +46,22 @@ const ADDON_CONFIGURATION: Record<string, Record<string, unknown>> = {
   'vpc-cni': { enableNetworkPolicy: 'true' },
 };
 
+/**
+ * The kubelet's pod limit as AL2023 nodeadm reads it: a NodeConfig part of MIME user data, which a
+ * managed node group merges with its own (no AMI id in the template, so EKS still bootstraps).
+ */
+export function maxPodsUserData(maxPods: number): ec2.UserData {
+  if (!Number.isInteger(maxPods) || maxPods < 8 || maxPods > 250) {
+    throw new Error(`PlatformCluster: maxPodsPerNode must be an integer from 8 to 250 (got ${maxPods})`);
+  }
+  const userData = new ec2.MultipartUserData();
+  userData.addPart(ec2.MultipartBody.fromRawBody({
+    contentType: 'application/node.eks.aws',
+    body: ['---', 'apiVersion: node.eks.aws/v1alpha1', 'kind: NodeConfig', 'spec:', '  kubelet:', '    config:', `      maxPods: ${maxPods}`, ''].join('\n'),
+  }));
+  return userData;
+}
+
 /** Namespace and service account of the CloudWatch agent and Fluent Bit (the add-on's own). */
 const CLOUDWATCH_AGENT = { namespace: 'amazon-cloudwatch', serviceAccount: 'cloudwatch-agent' };
 
@@ -136,6 +152,15 @@ export interface PlatformClusterProps {
    * @default 50
    */
   readonly nodeDiskGiB?: number;
+  /**
+   * Pods each node may run. When set, the VPC CNI assigns /28 prefixes instead of single addresses
+   * (prefix delegation; Nitro instances, subnets with free /28 blocks) and the kubelet's `maxPods`
+   * is set through the launch template's NodeConfig. Small nodes need it: without prefixes a
+   * t4g.small runs 11 pods, of which 6 are the add-ons' DaemonSets. The kubelet reserves memory
+   * for this many pods (AL2023: 11 MiB each plus 255 MiB), so keep it near what the node can hold.
+   * @default - no prefix delegation; EKS's own figure for the instance type (t4g.small 11, m7g.large 29)
+   */
+  readonly maxPodsPerNode?: number;
   /**
    * Extra security groups every node carries besides the cluster security group, e.g. the group
    * the data stores accept.
@@ -342,7 +367,9 @@ export class PlatformCluster extends Construct {
         addonName: name,
         addonVersion: version,
         preserveOnDelete: false,
-        configurationValues: ADDON_CONFIGURATION[name],
+        configurationValues: name === 'vpc-cni' && props.maxPodsPerNode !== undefined
+          ? { ...ADDON_CONFIGURATION[name], env: { ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '1' } }
+          : ADDON_CONFIGURATION[name],
       });
     }
     this.ebsCsiRole = new iam.Role(this, 'EbsCsiRole', {
@@ -378,6 +405,7 @@ export class PlatformCluster extends Construct {
         deviceName: '/dev/xvda',
         volume: ec2.BlockDeviceVolume.ebs(props.nodeDiskGiB ?? 50, { volumeType: ec2.EbsDeviceVolumeType.GP3, encrypted: true }),
       }],
+      userData: props.maxPodsPerNode === undefined ? undefined : maxPodsUserData(props.maxPodsPerNode),
     });
     for (const sg of props.nodeSecurityGroups ?? []) this.launchTemplate.addSecurityGroup(sg);
 

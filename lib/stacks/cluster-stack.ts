@@ -40,6 +40,7 @@ export class ClusterStack extends PlatformStack {
       maxNodes: c.maxNodes,
       desiredNodes: c.desiredNodes,
       nodeDiskGiB: c.nodeDiskGiB,
+      maxPodsPerNode: c.maxPodsPerNode,
       nodeSecurityGroups: [props.workloadsSecurityGroup],
       adminPrincipalArns: c.adminPrincipalArns,
       logRetention: c.logRetentionDays,

@@ -112,6 +112,22 @@ describe('PlatformCluster', () => {
     template.hasResourceProperties('AWS::EKS::Nodegroup', { AmiType: 'AL2023_ARM_64_STANDARD', InstanceTypes: ['m7g.large'] });
   });
 
+  test('maxPodsPerNode: prefix delegation in the VPC CNI and the kubelet limit in the nodes\' NodeConfig', () => {
+    const t = build({ maxPodsPerNode: 24, nodeInstanceTypes: [new ec2.InstanceType('t4g.small')] }).template();
+    const cni = Object.values(t.findResources('AWS::EKS::Addon', { Properties: { AddonName: 'vpc-cni' } }))[0];
+    expect(JSON.parse(cni.Properties.ConfigurationValues)).toEqual({ enableNetworkPolicy: 'true', env: { ENABLE_PREFIX_DELEGATION: 'true', WARM_PREFIX_TARGET: '1' } });
+    const [lt] = Object.values(t.findResources('AWS::EC2::LaunchTemplate'));
+    const userData = JSON.stringify(lt.Properties.LaunchTemplateData.UserData);
+    expect(userData).toContain('Content-Type: multipart/mixed');
+    expect(userData).toContain('Content-Type: application/node.eks.aws');
+    expect(userData).toMatch(/kind: NodeConfig\\nspec:\\n  kubelet:\\n    config:\\n      maxPods: 24\\n/);
+    // Without it: no user data (EKS's own bootstrap and pod limit) and addresses, not prefixes.
+    const [plain] = Object.values(template.findResources('AWS::EC2::LaunchTemplate'));
+    expect(plain.Properties.LaunchTemplateData.UserData).toBeUndefined();
+    expect(JSON.stringify(template.findResources('AWS::EKS::Addon'))).not.toContain('ENABLE_PREFIX_DELEGATION');
+    expect(() => build({ maxPodsPerNode: 4 })).toThrow(/maxPodsPerNode must be an integer from 8 to 250 \(got 4\)/);
+  });
+
   test('clear errors for an unknown Kubernetes version and mixed architectures', () => {
     expect(() => build({ kubernetesVersion: '1.30' })).toThrow(/kubernetesVersion 1\.30 has no kubectl layer and pinned add-ons here; use one of 1\.35/);
     expect(() => build({ nodeInstanceTypes: [new ec2.InstanceType('m7g.large'), new ec2.InstanceType('m7i.large')] }))
