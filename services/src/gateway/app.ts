@@ -49,7 +49,7 @@ export async function createGateway(source: NodeJS.ProcessEnv = process.env, ext
         errorThresholdPercentage: config.BREAKER_ERROR_PERCENT,
       },
       connectionsPerInstance: 128,
-      onAttempt: upstreamAttempts(metrics.registry),
+      onAttempt: kit.REQUEST_METRICS ? upstreamAttempts(metrics.registry) : undefined,
     }),
     ...extra,
     async routes(app, ctx) {
@@ -90,10 +90,12 @@ export async function createGateway(source: NodeJS.ProcessEnv = process.env, ext
         for (const name of Object.keys(req.headers)) if (isReservedHeader(name)) delete req.headers[name];
         done();
       });
-      app.addHook('onResponse', (req, reply, done) => {
-        metrics.observe(req, reply);
-        done();
-      });
+      if (kit.REQUEST_METRICS) {
+        app.addHook('onResponse', (req, reply, done) => {
+          metrics.observe(req, reply);
+          done();
+        });
+      }
 
       const handle = async (req: FastifyRequest, reply: FastifyReply) => {
         const s = settings.current();
