@@ -100,8 +100,8 @@ export class UpstreamProxy {
       }
       // Small bodies go out in one write with their length; large or unsized ones stream.
       const length = Number(res.headers['content-length']);
-      if (length >= 0 && length <= BUFFERED_BODY_LIMIT) return reply.send(Buffer.from(await res.body.arrayBuffer()));
-      return reply.send(res.body);
+      if (length >= 0 && length <= BUFFERED_BODY_LIMIT) return reply.send(await res.body.bytes());
+      return reply.send(res.body.stream());
     } catch (err) {
       return this.failed(req, reply, target.service, err as Error & { code?: string });
     }

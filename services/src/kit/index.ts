@@ -55,6 +55,7 @@ export { RegistryClient, REGISTRY_ROOT, SERVICES_PREFIX, CONFIG_PREFIX, instance
 export type { ServiceInstance, RegistryOptions } from './registry';
 
 /** Calls other services by name: balancing, timeouts, retries, per-instance breakers, fallback. */
+export { ResponseBody } from './response-body';
 export {
   DEPENDENCY_UNAVAILABLE_HEADER, IDEMPOTENCY_KEY_HEADER, ServiceClient, NoInstanceError, BreakerOpenError, FailureStatusError, ServiceHttpError, neverReached,
 } from './service-client';
