@@ -43,8 +43,8 @@ export { createLogger } from './logger';
 export type { Logger, LoggerSettings } from './logger';
 
 /** Prometheus metrics: a per-service registry with HTTP request counter + latency histogram. */
-export { createMetrics, LATENCY_BUCKETS, Counter, Gauge, Histogram, Registry } from './metrics';
-export type { HttpMetrics } from './metrics';
+export { createMetrics, HotPathCounter, HotPathHistogram, LATENCY_BUCKETS, Counter, Gauge, Histogram, Registry } from './metrics';
+export type { HotPathMetricSettings, HttpMetrics } from './metrics';
 
 /** `/healthz` + `/readyz` state and readiness checks. */
 export { Health } from './health';

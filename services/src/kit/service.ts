@@ -243,9 +243,9 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
   app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
     if (config.REQUEST_METRICS) {
-      const labels = { method: req.method, route, status: String(reply.statusCode) };
-      metrics.requests.inc(labels);
-      metrics.duration.observe(labels, reply.elapsedTime / 1000);
+      const status = String(reply.statusCode);
+      metrics.requests.inc(req.method, route, status);
+      metrics.duration.observe(reply.elapsedTime / 1000, req.method, route, status);
     }
     if (route !== '/healthz' && route !== '/readyz' && route !== '/metrics' && log.isLevelEnabled('info')) {
       req.log.info(
