@@ -73,7 +73,7 @@ export type { RedisClientOptions, RedisClusterConfig, RedisClusterSettings } fro
 
 /** Identity headers the gateway sets after JWT verification, and helpers to read / propagate them. */
 export {
-  IDENTITY_HEADERS, REQUEST_ID_HEADER, RESERVED_HEADER_PREFIXES, identityHeaders, isReservedHeader, propagatedHeaders, readIdentity,
+  IDENTITY_HEADERS, REQUEST_ID_HEADER, RESERVED_HEADER_PREFIXES, dropReservedHeaders, identityHeaders, isReservedHeader, propagatedHeaders, readIdentity,
 } from './identity';
 export type { Identity } from './identity';
 

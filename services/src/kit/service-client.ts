@@ -549,7 +549,9 @@ function targetKey(instance: ServiceInstance): string {
 
 function outgoingHeaders(request: ServiceRequest): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(request.headers ?? {})) {
+  const headers = request.headers ?? {};
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower)) continue;

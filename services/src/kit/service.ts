@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import type { Logger } from 'pino';
 import { budgets as budgetsOf, loadKitConfig, type Budgets, type KitConfig } from './config';
 import { Health, type ReadinessCheck } from './health';
-import { REQUEST_ID_HEADER, identityHeaders, isReservedHeader, readIdentity } from './identity';
+import { REQUEST_ID_HEADER, dropReservedHeaders, identityHeaders, readIdentity } from './identity';
 import { KeysUnavailableError, type TokenVerifier } from './jwt';
 import { createLogger } from './logger';
 import { createMetrics, type HttpMetrics } from './metrics';
@@ -294,7 +294,7 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
   if (def.tokens) {
     const verifier = await def.tokens(ctx);
     app.addHook('onRequest', async (req, reply) => {
-      for (const name of Object.keys(req.headers)) if (isReservedHeader(name)) delete req.headers[name];
+      dropReservedHeaders(req.headers);
       const authorization = req.headers.authorization;
       if (!authorization) return;
       try {
