@@ -248,12 +248,12 @@ export class ServiceClient {
       try {
         const timeout = Math.max(1, Math.min(request.timeoutMs ?? this.timeoutMs, remaining));
         const response = await this.attempt(service, instance, method, request, attempts, timeout);
-        await dropFailure();
+        if (lastFailure) await dropFailure();
         return response;
       } catch (err) {
         lastError = err as Error;
         if (err instanceof FailureStatusError) {
-          await dropFailure();
+          if (lastFailure) await dropFailure();
           lastFailure = err;
         }
         // Sent nowhere yet: any method goes to another instance. Otherwise only an idempotent one.
