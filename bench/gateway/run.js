@@ -8,8 +8,10 @@
 // ratios against the goals of issue 12, all from one run.
 // Usage: npm run bench --prefix services   (builds services/dist first)
 // Knobs: BENCH_DURATION (s per load, default 8), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 50), BENCH_ACCESS_LOG=1 (log every request in both proxies),
-// BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", for b and d), BENCH_ONLY (e.g. "bd": run only those loads),
-// BENCH_FIXED_DURATION (s per fixed-rate load, default 8; 0 skips the fixed-rate part), BENCH_FIXED_RATE (req/s, default half of b's).
+// BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", for b and d), BENCH_ONLY (e.g. "bd": run only those loads;
+// "abcdf" adds f, a bare node:http + undici proxy (floor-proxy.js): the floor of a Node proxy),
+// BENCH_FIXED_DURATION (s per fixed-rate load, default 8; 0 skips the fixed-rate part), BENCH_FIXED_RATE (req/s, default half of b's),
+// BENCH_WARMUP (s of load per target once before the rounds, default 5).
 'use strict';
 
 const { spawn, execFileSync } = require('node:child_process');
@@ -29,6 +31,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 50);
 const ACCESS_LOG = process.env.BENCH_ACCESS_LOG === '1';
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const FIXED_DURATION = Number(process.env.BENCH_FIXED_DURATION ?? 8);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
 const { Pool } = need('undici');
 const children = [];
 
@@ -228,17 +231,26 @@ http {
   const nginx = await start('nginx', 'nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], {}, null);
   await waitHttp(`http://127.0.0.1:${nginxPort}/api/${echoName}/ping`);
 
-  console.error(`load: autocannon, ${CONNECTIONS} connections, 2 s warm-up + ${DURATION} s each, loopback, ${require('node:os').cpus().length} cores shared by load generator and servers`);
+  // f (only with BENCH_ONLY naming it): the floor of a Node proxy, node:http in and undici out, nothing else.
+  const only = process.env.BENCH_ONLY || 'abcd';
+  const floorPort = await freePort();
+  const floor = only.includes('f') ? await start('floor', process.execPath, [join(__dirname, 'floor-proxy.js'), String(floorPort), `http://127.0.0.1:${upstreamPort}`], {}, null) : undefined;
+  if (floor) await waitHttp(`http://127.0.0.1:${floorPort}/api/${echoName}/ping`);
+
+  console.error(`load: autocannon, ${CONNECTIONS} connections, ${WARMUP} s warm-up once, then 2 s warm-up + ${DURATION} s each, loopback, ${require('node:os').cpus().length} cores shared by load generator and servers`);
   // Rounds interleave the targets so a neighbour's burst of CPU use hits them alike; each figure
   // printed is the median of its rounds.
-  const only = process.env.BENCH_ONLY || 'abcd';
   const gatewayUrl = (port) => `http://127.0.0.1:${port}/api/${echoName}/ping`;
   const targets = [
     { key: 'a', label: 'a upstream direct', url: `http://127.0.0.1:${upstreamPort}/ping`, headers: {}, pids: [upstream.child.pid] },
     { key: 'b', label: 'b gateway, every feature on', url: gatewayUrl(gateway.port), headers: auth, pids: [gateway.child.pid] },
     { key: 'c', label: 'c nginx proxy_pass keep-alive', url: `http://127.0.0.1:${nginxPort}/api/${echoName}/ping`, headers: {}, pids: [nginx.child.pid, ...childPids(nginx.child.pid)] },
     { key: 'd', label: 'd gateway, JWT + limits + metrics off', url: gatewayUrl(bare.port), headers: {}, pids: [bare.child.pid] },
+    { key: 'f', label: 'f floor: node:http + undici, nothing else', url: `http://127.0.0.1:${floorPort}/api/${echoName}/ping`, headers: {}, pids: floor ? [floor.child.pid] : [] },
   ].filter((t) => only.includes(t.key));
+  // Once, before the rounds: the Node servers' code reaches V8's optimizing tier only after a few
+  // seconds of load, and a first round without it measured the compiler, not the gateway.
+  for (const t of targets) await autocannon({ url: t.url, connections: CONNECTIONS, duration: WARMUP, headers: t.headers });
   const runs = Object.fromEntries(targets.map((t) => [t.key, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     for (const t of targets) {
@@ -277,10 +289,11 @@ http {
   for (const r of Object.values(summary)) {
     console.log(`${r.label.padEnd(42)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms   ${r.cpuUs.toFixed(0).padStart(4)} µs CPU/req   (${r.total} requests, ${r.failed} failed)`);
   }
-  const { a, b, c, d } = summary;
+  const { a, b, c, d, f } = summary;
   const x = (v, digits = 2) => v.toFixed(digits);
   if (a && b) console.log(`ratio b/a: ${x(b.rps / a.rps)} req/s, p99 ${x(b.p99 / Math.max(a.p99, 1))}x`);
   if (b && c) console.log(`ratio b/c: ${x(b.rps / c.rps)} req/s (goal >= 0.5), CPU/request ${x(b.cpuUs / c.cpuUs, 1)}x (goal <= 3), p99 ${x(b.p99 / Math.max(c.p99, 1))}x`);
+  if (f && c) console.log(`ratio f/c: ${x(f.rps / c.rps)} req/s, CPU/request ${x(f.cpuUs / c.cpuUs, 1)}x: the floor of a Node proxy against nginx`);
   if (b && d) console.log(`ratio b/d: ${x(b.rps / d.rps)} req/s, CPU/request ${x(b.cpuUs / d.cpuUs)}x: the features cost ${x(100 * (1 - b.rps / d.rps), 0)} % of d's req/s (goal <= 30 %)`);
   if (fixed.rate) {
     console.log(`fixed rate ${fixed.rate} req/s (half of b's maximum), ${ROUNDS} rounds x ${FIXED_DURATION} s, medians:`);
