@@ -8,6 +8,8 @@ export interface Uses {
   readonly uploads?: boolean;
   /** Registers in / discovers from etcd (HTTP services). */
   readonly registry?: boolean;
+  /** Writes trace segments to AWS X-Ray (the OpenTelemetry collector). */
+  readonly xray?: boolean;
 }
 
 /** What each workload uses (services/src/*: connectMysql, connectRedis, connectSearch, connectUploads). */
@@ -21,7 +23,29 @@ export const USES: Record<string, Uses> = {
   // Clients of the gateway only.
   smoke: {},
   loadgen: {},
+  // Receives the services' spans, forwards them to X-Ray (k8s/charts/telemetry.ts).
+  'otel-collector': { xray: true },
 };
+
+/** The collector's Service name and OTLP ports (k8s/charts/telemetry.ts). */
+export const OTEL_COLLECTOR = { name: 'otel-collector', grpcPort: 4317, httpPort: 4318, healthPort: 13133 } as const;
+
+/**
+ * What a kit service or job is told about tracing (services/src/kit/config.ts tracingSpec): nothing
+ * when it is off (the kit then loads no SDK), else OTLP http/protobuf to the collector's Service,
+ * parent-based sampling with the config's ratio at the root.
+ */
+export function tracingEnv(s: WorkloadSettings): Record<string, string> {
+  if (!s.tracing.enabled) return {};
+  return {
+    OTEL_TRACES_EXPORTER: 'otlp',
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://${OTEL_COLLECTOR.name}.${s.namespace}.svc:${OTEL_COLLECTOR.httpPort}`,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+    OTEL_TRACES_SAMPLER_ARG: String(s.tracing.sampleRatio),
+    OTEL_RESOURCE_ATTRIBUTES: `deployment.environment.name=${s.envName}`,
+  };
+}
 
 /** Client URLs of the etcd members: stable StatefulSet DNS names through the headless Service. */
 export function etcdEndpoints(s: WorkloadSettings): string[] {
@@ -51,9 +75,11 @@ export function serviceEnv(s: WorkloadSettings, service: string): Record<string,
     if (service === 'loadgen') Object.assign(env, { PORT: String(s.port), LOADGEN_RATE: String(s.loadgen.ratePerSecond), LOADGEN_CONCURRENCY: String(s.loadgen.concurrency) });
     return env;
   }
+  Object.assign(env, tracingEnv(s));
   if (uses.registry) {
     Object.assign(env, {
       PORT: String(s.port),
+      METRICS_PORT: String(s.metricsPort),
       // Inside the gateway's upstream bound (config timeouts); the gateway ignores it.
       ...(service === 'gateway' ? {} : { REQUEST_BUDGET_MS: String(s.timeouts.serviceRequestMs) }),
       ETCD_ENDPOINTS: etcdEndpoints(s).join(','),

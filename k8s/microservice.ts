@@ -2,7 +2,7 @@ import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
 import { CONTAINER_SECURITY, POD_SECURITY, restrictPod } from './restricted';
-import { DeploymentSettings, KIT_PATHS, ResourceSettings, ShutdownSettings } from './settings';
+import { DeploymentSettings, KIT_PATHS, ResourceSettings, SCRAPE_ANNOTATIONS, ShutdownSettings } from './settings';
 
 /** Labels every platform pod carries; NetworkPolicies select on them. */
 export const PART_OF = { 'app.kubernetes.io/part-of': 'platform' } as const;
@@ -49,6 +49,11 @@ export function topologySpread(name: string) {
   }));
 }
 
+/** Pod annotations that ask the managed scraper for the kit's metrics on `port`. */
+export function scrapeAnnotations(port: number): Record<string, string> {
+  return { [SCRAPE_ANNOTATIONS.scrape]: 'true', [SCRAPE_ANNOTATIONS.port]: String(port), [SCRAPE_ANNOTATIONS.path]: KIT_PATHS.metrics };
+}
+
 export interface MicroserviceProps {
   /** Object names, ServiceAccount, the `app.kubernetes.io/name` label. */
   readonly name: string;
@@ -70,6 +75,13 @@ export interface MicroserviceProps {
    * @default true with a port, else the worker's
    */
   readonly downwardEnv?: boolean;
+  /**
+   * Port the managed Prometheus scraper reads the kit's `/metrics` on (the kit's METRICS_PORT): a
+   * container port `metrics` and the `prometheus.io/scrape`, `/port` and `/path` annotations its
+   * scrape configuration keeps. Needs a `port` (kplus declares the first container port).
+   * @default not scraped
+   */
+  readonly metricsPort?: number;
 }
 
 /**
@@ -95,7 +107,7 @@ export class Microservice extends Construct {
     });
     this.deployment = new kplus.Deployment(this, 'Deployment', {
       metadata: { name, labels: this.labels },
-      podMetadata: { labels: this.labels },
+      podMetadata: { labels: this.labels, annotations: props.metricsPort === undefined ? undefined : scrapeAnnotations(props.metricsPort) },
       select: false,
       spread: false,
       serviceAccount: this.serviceAccount,
@@ -132,6 +144,9 @@ export class Microservice extends Construct {
     // which silently drop it from a patch.
     obj.addJsonPatch(JsonPatch.add(`${spec}/containers/0/lifecycle`, { preStop: { exec: { command: ['sleep', String(shutdown.preStopSeconds)] } } }));
     obj.addJsonPatch(JsonPatch.add(`${spec}/topologySpreadConstraints`, topologySpread(name)));
+    if (props.metricsPort !== undefined) {
+      obj.addJsonPatch(JsonPatch.add(`${spec}/containers/0/ports/-`, { containerPort: props.metricsPort, name: 'metrics', protocol: 'TCP' }));
+    }
 
     if (port !== undefined) {
       this.service = new kplus.Service(this, 'Service', {

@@ -109,6 +109,21 @@ export interface LoadgenSettings {
   readonly resources: ResourceSettings;
 }
 
+/**
+ * Distributed tracing (config `observability.tracing`): what the services are told (OTEL_* variables)
+ * and the OpenTelemetry collector they export to, which forwards to AWS X-Ray.
+ */
+export interface TracingSettings {
+  /** Off: no OTEL_* variable for the services (their kit loads no SDK) and no collector. */
+  readonly enabled: boolean;
+  /** Ratio of the traces the gateway starts that are sampled; every hop below follows that decision. */
+  readonly sampleRatio: number;
+  /** AWS Distro for OpenTelemetry collector image, pinned by version. */
+  readonly collectorImage: string;
+  /** Collector pods: span volume follows traffic, so scaled on CPU like the services. */
+  readonly collector: DeploymentSettings;
+}
+
 /** Ports the data stores listen on (NetworkPolicy egress). */
 export interface DataPorts {
   readonly mysql: number;
@@ -128,6 +143,11 @@ export interface WorkloadSettings {
   readonly vpcCidr: string;
   /** Port every HTTP workload listens on (the target group port too). */
   readonly port: number;
+  /**
+   * Port the kit serves only `/metrics` on (METRICS_PORT): the managed Prometheus scraper's, open to
+   * the VPC (where its interfaces are) while the API port stays closed to all but its callers.
+   */
+  readonly metricsPort: number;
   readonly logLevel: string;
   /** The services' and the gateway's bounds in the platform's timeout chain (config `timeouts`). */
   readonly timeouts: { readonly serviceRequestMs: number; readonly gatewayUpstreamMs: number };
@@ -140,6 +160,7 @@ export interface WorkloadSettings {
   readonly loadgen: LoadgenSettings;
   readonly data: DataEndpoints;
   readonly dataPorts: DataPorts;
+  readonly tracing: TracingSettings;
   /** StorageClass the etcd volumes use (made by the namespace chart: gp3, encrypted). */
   readonly storageClassName: string;
 }
@@ -147,8 +168,14 @@ export interface WorkloadSettings {
 /** Paths the services kit serves (services/src/kit/health.ts). */
 export const KIT_PATHS = { ready: '/readyz', live: '/healthz', metrics: '/metrics' } as const;
 
+/**
+ * Pod annotations the managed Prometheus scraper keeps (lib/constructs/managed-prometheus.ts
+ * SCRAPE_ANNOTATIONS; a test keeps the two equal: k8s/ imports no aws-cdk-lib).
+ */
+export const SCRAPE_ANNOTATIONS = { scrape: 'prometheus.io/scrape', port: 'prometheus.io/port', path: 'prometheus.io/path' } as const;
+
 /** Names of the workloads: Kubernetes object names, ServiceAccounts, SERVICE values, Pod Identity. */
-export const WORKLOADS = ['gateway', 'user', 'catalog', 'order', 'order-timeout', 'search-sync', 'search-sync-follow', 'etcd', 'smoke', 'loadgen'] as const;
+export const WORKLOADS = ['gateway', 'user', 'catalog', 'order', 'order-timeout', 'search-sync', 'search-sync-follow', 'etcd', 'smoke', 'loadgen', 'otel-collector'] as const;
 
 /** The smoke Job of a release. */
 export const smokeJobName = (release: string): string => `smoke-${release}`.slice(0, 63).replace(/-+$/, '');

@@ -15,7 +15,7 @@ usage() {
   cat >&2 <<EOF
 usage: $(basename "$0") COMMAND [ARGS]
   up [ENGINE...]        start what is not running and healthy, wait until ready, write the env file
-                        (default: ${DEFAULT_UP_ENGINES[*]}; k8s only when named)
+                        (default: ${DEFAULT_UP_ENGINES[*]}; otel and k8s only when named)
   down [ENGINE...]      stop and delete the engines' state (default: all)
   status                one line per engine or member: up/down
   env                   print $ENV_FILE

@@ -3,9 +3,9 @@
  * test/**\/*.test.ts, against real local engines started by test/support/global-setup.ts).
  *
  * Engines the integration project needs: `ENGINES` (space or comma separated) or this default.
- * Add one here when a test needs it (e.g. 'etcd redis mysql opensearch s3').
+ * Add one here when a test needs it (e.g. 'etcd redis mysql opensearch s3'; otel: the OTLP receiver of e2e-tracing).
  */
-const ENGINES = process.env.ENGINES || 'etcd redis mysql opensearch s3';
+const ENGINES = process.env.ENGINES || 'etcd redis mysql opensearch s3 otel';
 
 // Transpile only (tsconfig has isolatedModules); `npm test` type-checks once with tsc first.
 const tsJest = ['ts-jest', { diagnostics: false }];

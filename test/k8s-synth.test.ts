@@ -22,7 +22,7 @@ describe.each(['dev', 'prod'])('k8s:synth -c env=%s', (env) => {
   test('writes one valid YAML file per chart, in apply order, with the deployed values', () => {
     const dir = tmp();
     const files = synthK8s({ env, valuesFile: writeValues(dir, outputsFile(config, exampleEndpoints(config))), outDir: path.join(dir, 'out') });
-    expect(files.map((f) => path.basename(f))).toEqual(['01-namespace.yaml', '02-registry.yaml', '03-gateway.yaml', '04-services.yaml', '05-jobs.yaml', '06-smoke.yaml']);
+    expect(files.map((f) => path.basename(f))).toEqual(['01-namespace.yaml', '02-registry.yaml', '03-telemetry.yaml', '04-gateway.yaml', '05-services.yaml', '06-jobs.yaml', '07-smoke.yaml']);
     const docs = files.flatMap((f) => Yaml.load(f)) as Record<string, unknown>[];
     const result = validateManifests(docs, `gitops-${env}`);
     expect(result.errors).toEqual([]);
@@ -45,7 +45,7 @@ describe.each(['dev', 'prod'])('k8s:synth -c env=%s', (env) => {
     const dir = tmp();
     const values = outputsFile(config, exampleEndpoints(config));
     Object.values(values)[0].MysqlHost = '${Token[TOKEN.123]}';
-    expect(() => synthK8s({ env, valuesFile: writeValues(dir, values), outDir: path.join(dir, 'out') })).toThrow(/unresolved CDK tokens would be written to 04-services.yaml, 05-jobs.yaml/);
+    expect(() => synthK8s({ env, valuesFile: writeValues(dir, values), outDir: path.join(dir, 'out') })).toThrow(/unresolved CDK tokens would be written to 05-services.yaml, 06-jobs.yaml/);
     expect(fs.existsSync(path.join(dir, 'out'))).toBe(false);
   });
 });

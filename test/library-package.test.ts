@@ -28,6 +28,7 @@ const EVERY_CONSTRUCT: Record<string, [string, string]> = {
   EdgeWebAcl: ['WebAcl', 'AWS::WAFv2::WebACL'],
   EncryptedBackupVault: ['Vault', 'AWS::Backup::BackupVault'],
   EncryptionKey: ['Key', 'AWS::KMS::Key'],
+  ManagedPrometheus: ['Metrics', 'AWS::APS::Scraper'],
   MysqlDatabase: ['Database', 'AWS::RDS::DBInstance'],
   PlatformCluster: ['Cluster', 'AWS::EKS::Cluster'],
   RedisCluster: ['Redis', 'AWS::ElastiCache::ReplicationGroup'],

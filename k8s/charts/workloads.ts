@@ -22,12 +22,14 @@ export const CALLS: Record<string, string[]> = {
 };
 
 function httpService(scope: Construct, name: string, s: WorkloadSettings, settings: DeploymentSettings, component: string): Microservice {
-  const svc = new Microservice(scope, name, { name, component, image: s.image, env: serviceEnv(s, name), settings, shutdown: s.shutdown, port: s.port });
+  const svc = new Microservice(scope, name, { name, component, image: s.image, env: serviceEnv(s, name), settings, shutdown: s.shutdown, port: s.port, metricsPort: s.metricsPort });
   dataEgress(scope, name, name, s);
   const callers = Object.entries(CALLS).filter(([, callees]) => callees.includes(name)).map(([caller]) => pods(caller));
   const callees = (CALLS[name] ?? []).map(pods);
   const ingress: Rule[] = callers.length ? [{ peers: callers, ports: [tcp(s.port)] }] : [];
   if (name === 'gateway') ingress.push({ peers: [cidr(s.vpcCidr)], ports: [tcp(s.port)] }); // the internal ALB
+  // The managed Prometheus scraper: its interfaces are in the VPC; this port serves /metrics only.
+  ingress.push({ peers: [cidr(s.vpcCidr)], ports: [tcp(s.metricsPort)] });
   allow(scope, name, selectorOf(name), {
     ingress,
     ...(callees.length ? { egress: [{ peers: callees, ports: [tcp(s.port)] }] } : {}),

@@ -4,6 +4,7 @@ export * from './data-backup';
 export * from './edge-web-acl';
 export * from './encrypted-backup-vault';
 export * from './encryption-key';
+export * from './managed-prometheus';
 export * from './mysql-database';
 export * from './platform-cluster';
 export * from './redis-cluster';

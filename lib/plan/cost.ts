@@ -67,6 +67,11 @@ export function logKind(path: string): keyof UsageAssumptions['logIngestGb'] {
   return 'other';
 }
 
+/** ManagedPrometheus's default scrape interval, and what a stored sample weighs with its share of the index. */
+const PROMETHEUS_SCRAPE_SECONDS = 30;
+const PROMETHEUS_BYTES_PER_SAMPLE = 2;
+const prometheusSamplesPerMonth = (c: PricingContext) => c.usage.prometheusActiveSeries * (hours(c) * 3600 / PROMETHEUS_SCRAPE_SECONDS);
+
 /** The pricing rule of each priced resource type. Types in prices.json `free` cost nothing; any other type is listed as unknown. */
 export const PRICING_RULES: Record<string, Rule> = {
   'AWS::EKS::Cluster': (_r, c) => [line('EKS control plane (standard support)', hours(c), 'cluster-hours', c.prices.eksClusterHour)],
@@ -166,6 +171,26 @@ export const PRICING_RULES: Record<string, Rule> = {
         `steady state: ${Math.round(retentionMonths * 10) / 10} month(s) kept (at most 12 counted), stored at ${c.usage.logStoredFractionOfIngested * 100} % of ingested size`),
     ];
   },
+
+  'AWS::APS::Workspace': (r, c) => {
+    const samples = prometheusSamplesPerMonth(c);
+    const retentionMonths = num((r.properties.WorkspaceConfiguration as any)?.RetentionPeriodInDays, 150) / 30;
+    const storedGb = (samples * PROMETHEUS_BYTES_PER_SAMPLE * retentionMonths) / 2 ** 30;
+    const p = c.prices.prometheus;
+    return [
+      line('Prometheus samples ingested', samples / 1e7, '10M samples', p.ingestedPer10MSamples,
+        `${c.usage.prometheusActiveSeries} active series scraped every ${PROMETHEUS_SCRAPE_SECONDS} s`),
+      line('Prometheus storage', storedGb, 'GB-months', p.storageGbMonth,
+        `steady state: ${round(retentionMonths, 1)} months kept at ~${PROMETHEUS_BYTES_PER_SAMPLE} bytes a sample`),
+      line('Prometheus query samples processed', c.usage.prometheusQueryBillionSamples, 'billion samples', p.queryPerBillionSamples,
+        `${c.usage.prometheusQueryBillionSamples} billion a month: rule evaluation over the SLO windows (up to 3 days) and a few dashboards`),
+    ];
+  },
+  'AWS::APS::Scraper': (_r, c) => [
+    line('managed Prometheus collector', hours(c), 'collector-hours', c.prices.prometheus.collectorHour),
+    line('samples collected', prometheusSamplesPerMonth(c) / 1e7, '10M samples', c.prices.prometheus.collectedPer10MSamples,
+      `${c.usage.prometheusActiveSeries} active series every ${PROMETHEUS_SCRAPE_SECONDS} s`),
+  ],
 
   'AWS::WAFv2::WebACL': (r, c) => {
     const rules = Array.isArray(r.properties.Rules) ? r.properties.Rules.length : 0;

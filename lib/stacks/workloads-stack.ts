@@ -1,16 +1,20 @@
 import * as path from 'node:path';
-import { CfnOutput, Duration } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { App as Cdk8sApp } from 'cdk8s';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { buildWorkloadCharts, chartEntries, WorkloadCharts } from '../../k8s/app';
+import { buildWorkloadCharts, chartEntries, OTEL_COLLECTOR, WorkloadCharts } from '../../k8s/app';
 import { acknowledge } from '../compliance';
 import { SMOKE_GATE_MARGIN_SECONDS } from '../config';
 import { EncryptionKey } from '../constructs/encryption-key';
+import { ManagedPrometheus } from '../constructs/managed-prometheus';
+import { platformRules, renderRules } from '../observability/prometheus-rules';
 import { PlatformCluster } from '../constructs/platform-cluster';
 import { KeyRef, WorkloadIdentities } from '../workloads/identities';
 import { ENDPOINT_OUTPUTS, WorkloadEndpoints, workloadSettings } from '../workloads/settings';
@@ -22,6 +26,11 @@ export interface WorkloadsStackProps extends PlatformStackProps {
   readonly platformCluster: PlatformCluster;
   readonly data: DataStack;
   readonly edge: EdgeStack;
+  /**
+   * Topic the managed Prometheus alert manager sends the burn-rate and component alerts to.
+   * @default none: the rules are evaluated, their alerts go nowhere
+   */
+  readonly alarmTopic?: sns.ITopic;
 }
 
 /** Workloads that call AWS with their own identity: one role each, bound to the chart's ServiceAccount. */
@@ -67,6 +76,8 @@ export class WorkloadsStack extends PlatformStack {
   readonly adminAccount: secretsmanager.Secret;
   /** Waits for the release's smoke Job to succeed (workloads.smoke.gate); undefined when off. */
   readonly smokeGate?: eks.KubernetesObjectValue;
+  /** The services' metrics: managed Prometheus workspace, scraper, SLO and component rules. */
+  readonly metrics: ManagedPrometheus;
 
   constructor(scope: Construct, id: string, props: WorkloadsStackProps) {
     super(scope, id, props);
@@ -147,7 +158,11 @@ export class WorkloadsStack extends PlatformStack {
     this.identities = new WorkloadIdentities(this, 'Identities', {
       cluster,
       namespace: settings.namespace,
-      workloads: Object.fromEntries(Object.entries(IDENTITIES).filter(([w]) => w !== 'loadgen' || c.workloads.loadgen.enabled)),
+      workloads: {
+        ...Object.fromEntries(Object.entries(IDENTITIES).filter(([w]) => w !== 'loadgen' || c.workloads.loadgen.enabled)),
+        // The trace collector's X-Ray writes.
+        ...(settings.tracing.enabled ? { [OTEL_COLLECTOR.name]: OTEL_COLLECTOR.name } : {}),
+      },
       storeSecrets: {
         mysql: secret(mysql.secretArn, mysql.encryptionKey),
         redis: secret(redis.userSecret.secretArn, redis.encryptionKey),
@@ -183,9 +198,21 @@ export class WorkloadsStack extends PlatformStack {
       this.manifests[name] = manifest;
     }
     // Pods start with their AWS identity in place.
-    for (const name of ['gateway', 'services', 'jobs', 'smoke']) this.manifests[name].node.addDependency(...this.podIdentities);
+    for (const name of ['telemetry', 'gateway', 'services', 'jobs', 'smoke']) this.manifests[name]?.node.addDependency(...this.podIdentities);
     // The controller's webhooks fail closed: the TargetGroupBinding and the gateway's pods wait for it.
     if (cluster.albController) this.manifests.gateway.node.addDependency(cluster.albController);
+
+    // No agent in the cluster: the AWS managed scraper reads the annotated pods' /metrics.
+    this.metrics = new ManagedPrometheus(this, 'Metrics', {
+      cluster,
+      alias: `${c.appName}-${c.envName}`,
+      namespaces: [settings.namespace],
+      metricsPorts: [settings.metricsPort],
+      ruleNamespaces: [{ name: 'platform', data: renderRules(platformRules(c.observability.slo)) }],
+      alarmTopic: props.alarmTopic,
+      logRetention: c.observability.logRetentionDays as logs.RetentionDays,
+      removalPolicy: c.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
 
     if (c.workloads.smoke.gate) {
       // `.status.succeeded` appears only when the journey passed: a failed or slow one times the

@@ -33,8 +33,9 @@ export interface WorkloadIdentitiesProps {
 
 /**
  * One IAM role per workload, bound by EKS Pod Identity to its ServiceAccount: it may read only the
- * secrets of the stores it uses (and decrypt them only through Secrets Manager), and touch the
- * uploads bucket only under one prefix when it uses uploads.
+ * secrets of the stores it uses (and decrypt them only through Secrets Manager), touch the
+ * uploads bucket only under one prefix when it uses uploads, and write to X-Ray when it is the
+ * trace collector.
  */
 export class WorkloadIdentities extends Construct {
   readonly roles: Record<string, iam.Role> = {};
@@ -57,8 +58,10 @@ export class WorkloadIdentities extends Construct {
         ...(uses.opensearch ? [s.opensearch] : []),
         ...(props.serviceSecrets?.[service] ?? []),
       ];
-      role.addToPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: readable.map((r) => r.arn) }));
-      role.addToPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: unique(readable.map((r) => r.key.keyArn)), conditions: viaSecretsManager }));
+      if (readable.length) {
+        role.addToPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: readable.map((r) => r.arn) }));
+        role.addToPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: unique(readable.map((r) => r.key.keyArn)), conditions: viaSecretsManager }));
+      }
       const writable = props.writableSecrets?.[service] ?? [];
       if (writable.length) {
         role.addToPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:PutSecretValue'], resources: writable.map((r) => r.arn) }));
@@ -74,6 +77,10 @@ export class WorkloadIdentities extends Construct {
         }));
         acknowledge(role, { id: `AwsSolutions-IAM5[Resource::${u.acknowledgedArn}/${u.prefix}/*]`, reason: `Reads and writes only under the ${u.prefix}/ prefix of the uploads bucket (object keys are random per upload); that prefix is the role's only wildcard.` });
       }
+      if (uses.xray) {
+        role.addToPolicy(new iam.PolicyStatement({ actions: XRAY_WRITE, resources: ['*'] }));
+        acknowledge(role, { id: 'AwsSolutions-IAM5[Resource::*]', reason: `X-Ray's ${XRAY_WRITE.join(', ')} take no resource-level permissions: the write-only set (AWSXrayWriteOnlyAccess's actions), nothing that reads traces.` });
+      }
       this.roles[workload] = role;
       this.associations.push(new eks.CfnPodIdentityAssociation(this, `PodIdentity-${workload}`, {
         clusterName: props.cluster.clusterName,
@@ -86,3 +93,6 @@ export class WorkloadIdentities extends Construct {
 }
 
 const unique = (xs: string[]): string[] => [...new Set(xs)];
+
+/** What the OpenTelemetry collector's awsxray exporter calls: segments in, sampling rules read. */
+export const XRAY_WRITE = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets', 'xray:GetSamplingStatisticSummaries'];

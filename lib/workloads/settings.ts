@@ -35,6 +35,18 @@ export const STORAGE_CLASS = 'platform-gp3';
 /** Ports the data stores listen on: the data constructs' defaults (their security groups open exactly these). */
 export const DATA_PORTS = { mysql: 3306, redis: 6379, opensearch: 443 } as const;
 
+/** The kit's metrics-only port in the cluster (the usual Prometheus exporter port). */
+export const METRICS_PORT = 9464;
+
+/**
+ * The AWS Distro for OpenTelemetry collector (OTLP in, X-Ray out), pinned. Not the ADOT EKS add-on:
+ * that one is an operator whose admission webhooks need cert-manager in the cluster.
+ */
+export const ADOT_COLLECTOR_IMAGE = 'public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3';
+
+/** The collector: batches and forwards, so small; its memory limiter works from the limit. */
+const COLLECTOR_RESOURCES = { cpuRequestMillis: 100, cpuLimitMillis: 1000, memoryRequestMiB: 128, memoryLimitMiB: 512 };
+
 /** The smoke Job and the load generator: a client of the gateway, small and bounded. */
 const SMALL = { cpuRequestMillis: 50, cpuLimitMillis: 500, memoryRequestMiB: 96, memoryLimitMiB: 256 };
 
@@ -50,6 +62,7 @@ export function workloadSettings(config: PlatformConfig, e: WorkloadEndpoints): 
     region: config.region,
     vpcCidr,
     port: config.edge.gatewayPort,
+    metricsPort: METRICS_PORT,
     logLevel: w.logLevel,
     timeouts: { serviceRequestMs: config.timeouts.serviceRequestMs, gatewayUpstreamMs: config.timeouts.gatewayUpstreamMs },
     shutdown: { ...w.shutdown, terminationGracePeriodSeconds: terminationGraceSeconds(w.shutdown) },
@@ -88,6 +101,16 @@ export function workloadSettings(config: PlatformConfig, e: WorkloadEndpoints): 
       adminSecretArn: e.adminSecretArn,
     },
     dataPorts: DATA_PORTS,
+    tracing: {
+      enabled: config.observability.tracing.enabled,
+      sampleRatio: config.observability.tracing.sampleRatio,
+      collectorImage: ADOT_COLLECTOR_IMAGE,
+      collector: {
+        // Two where the gateway runs two or more (a zone or a node lost keeps one), else one.
+        scale: { minReplicas: Math.min(2, w.gateway.scale.minReplicas), maxReplicas: Math.max(2, w.gateway.scale.minReplicas), targetCpuPercent: 70 },
+        resources: COLLECTOR_RESOURCES,
+      },
+    },
     storageClassName: STORAGE_CLASS,
   };
 }

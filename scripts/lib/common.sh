@@ -8,9 +8,9 @@ ENGINES_CACHE="${ENGINES_CACHE:-$HOME/.cache/platform-engines}"
 ENV_FILE="$ENGINES_DIR/engines.env"
 # down deletes state below it: refuse a root or relative path
 [[ $ENGINES_DIR == /?* && $ENGINES_DIR != *..* ]] || { echo "ENGINES_DIR must be an absolute path, got '$ENGINES_DIR'" >&2; exit 2; }
-ALL_ENGINES=(etcd redis mysql opensearch s3 k8s)
-# `up` without names: the data engines. k8s (a Kubernetes control plane, built from source the
-# first time) only when named.
+ALL_ENGINES=(etcd redis mysql opensearch s3 otel k8s)
+# `up` without names: the data engines. otel (an OpenTelemetry Collector for the trace tests) and
+# k8s (a Kubernetes control plane), both built from source the first time, only when named.
 DEFAULT_UP_ENGINES=(etcd redis mysql opensearch s3)
 # daemons such as mariadbd live in sbin, which a non-login PATH may lack
 [[ :$PATH: == *:/usr/sbin:* ]] || PATH="$PATH:/usr/sbin:/sbin"
@@ -20,21 +20,31 @@ DEFAULT_UP_ENGINES=(etcd redis mysql opensearch s3)
 log() { printf '[engines %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf '[engines] ERROR: %s\n' "$*" >&2; exit 1; }
 
-# Builds one Go binary with `go install` into DEST (atomically: a half-built binary never lands
-# there), unless DEST exists. Usage: go_install_once NAME PACKAGE@VERSION DEST [NOTE]
-go_install_once() {
-  local name=$1 pkg=$2 dest=$3 note=${4:-one-off} tmp t0=$SECONDS
+# Builds one Go binary into DEST (atomically: a half-built binary never lands there), unless DEST
+# exists: `install` a PACKAGE@VERSION (with build TAGS if given), or `build` the main module in DIR
+# (its go.mod and go.sum pin every dependency).
+# Usage: go_binary_once NAME DEST NOTE install PACKAGE@VERSION [TAGS] | build DIR
+go_binary_once() {
+  local name=$1 dest=$2 note=$3 mode=$4 what=$5 tags=${6:-} tmp built t0=$SECONDS
   [[ -x $dest ]] && return 0
-  command -v go >/dev/null 2>&1 || die "Go is needed to build $name (go install $pkg)"
+  command -v go >/dev/null 2>&1 || die "Go is needed to build $name (go $mode $what)"
   mkdir -p "$(dirname "$dest")"
   tmp=$(mktemp -d "$(dirname "$dest")/.$name-build.XXXXXX")
-  log "building $name with go install $pkg ($note; cached in $(dirname "$dest"))"
-  (cd / && GOBIN=$tmp CGO_ENABLED=0 nice go install -trimpath -ldflags '-s -w' "$pkg") >"$tmp/build.log" 2>&1 ||
-    { tail -n 30 "$tmp/build.log" >&2; die "building $name failed (log: $tmp/build.log)"; }
-  mv "$tmp/$(basename "${pkg%@*}")" "$dest"
+  log "building $name with go $mode $what ($note; cached in $(dirname "$dest"))"
+  if [[ $mode == install ]]; then
+    built=$tmp/$(basename "${what%@*}")
+    (cd / && GOBIN=$tmp CGO_ENABLED=0 nice go install -trimpath -ldflags '-s -w' ${tags:+-tags "$tags"} "$what") >"$tmp/build.log" 2>&1
+  else
+    built=$tmp/$name
+    (cd "$what" && CGO_ENABLED=0 nice go build -buildvcs=false -trimpath -ldflags '-s -w' -o "$built" .) >"$tmp/build.log" 2>&1
+  fi || { tail -n 30 "$tmp/build.log" >&2; die "building $name failed (log: $tmp/build.log)"; }
+  mv "$built" "$dest"
   rm -rf "$tmp"
   log "$name built in $((SECONDS - t0)) s"
 }
+
+# go_binary_once for `go install`. Usage: go_install_once NAME PACKAGE@VERSION DEST [NOTE [BUILD_TAGS]]
+go_install_once() { go_binary_once "$1" "$3" "${4:-one-off}" install "$2" "${5:-}"; }
 
 # Start time of PID in clock ticks since boot: with the pid it names one process for good.
 pid_starttime() {

@@ -5,6 +5,8 @@
 import mysql from 'mysql2/promise';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { loadConfig } from '../kit/config';
+import { mysqlAttributes, sqlOperation, storeCall } from '../kit/store-tracing';
+import { tracing, type Tracing } from '../kit/tracing';
 import { mysqlEnv } from './settings';
 
 export { mysqlEnv };
@@ -67,7 +69,35 @@ export function createMysqlPool(s: MysqlSettings, bounds: MysqlBounds = {}): Poo
   pool.pool.on('connection', (conn) => {
     conn.query("SET time_zone = '+00:00'");
   });
-  return bounds.acquireMs || bounds.queryMs ? boundedPool(pool, bounds) : pool;
+  const bounded = bounds.acquireMs || bounds.queryMs ? boundedPool(pool, bounds) : pool;
+  const tr = tracing();
+  return tr.enabled ? tracedPool(bounded, s.database, tr) : bounded;
+}
+
+/** `target` with some methods replaced; every other function is bound to it (pools and connections keep working). */
+function overriding<T extends object>(target: T, methods: Partial<Record<PropertyKey, unknown>>): T {
+  return new Proxy(target, {
+    get(t, prop, receiver) {
+      if (prop in methods) return methods[prop as keyof typeof methods];
+      const value: unknown = Reflect.get(t, prop, receiver);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(t) : value;
+    },
+  });
+}
+
+/**
+ * A client span per statement (`SELECT shop`, the parameterized text; values are never recorded), on
+ * the pool and on the connections it hands out (transactions), inside an active span only.
+ */
+export function tracedPool(pool: Pool, database: string, tr: Tracing): Pool {
+  const statement = (target: Pool | PoolConnection, method: 'query' | 'execute') => (...args: unknown[]) =>
+    storeCall(tr, `${sqlOperation(args[0])} ${database}`, mysqlAttributes(args[0], database), () => (target[method] as (...a: unknown[]) => Promise<unknown>)(...args));
+  const connection = (conn: PoolConnection): PoolConnection => overriding(conn, { query: statement(conn, 'query'), execute: statement(conn, 'execute') });
+  return overriding(pool, {
+    query: statement(pool, 'query'),
+    execute: statement(pool, 'execute'),
+    getConnection: async () => connection(await pool.getConnection()),
+  });
 }
 
 /** A wait on MySQL that ran out of its bound (the database is frozen, or far too slow). */
@@ -112,24 +142,13 @@ export function boundedPool(pool: Pool, bounds: MysqlBounds): Pool {
   };
   const boundedConnection = (conn: PoolConnection): PoolConnection => {
     const bound = (run: () => Promise<unknown>) => within(run(), queryMs, 'answer a statement', () => conn.destroy());
-    return new Proxy(conn, {
-      get(target, prop, receiver) {
-        switch (prop) {
-          case 'query':
-          case 'execute':
-            return (...args: unknown[]) => bound(() => (target[prop] as (...a: unknown[]) => Promise<unknown>)(...args));
-          case 'beginTransaction':
-            return () => bound(() => target.query('START TRANSACTION'));
-          case 'commit':
-            return () => bound(() => target.query('COMMIT'));
-          case 'rollback':
-            return () => bound(() => target.query('ROLLBACK'));
-          default: {
-            const value: unknown = Reflect.get(target, prop, receiver);
-            return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-          }
-        }
-      },
+    const statement = (method: 'query' | 'execute') => (...args: unknown[]) => bound(() => (conn[method] as (...a: unknown[]) => Promise<unknown>)(...args));
+    return overriding(conn, {
+      query: statement('query'),
+      execute: statement('execute'),
+      beginTransaction: () => bound(() => conn.query('START TRANSACTION')),
+      commit: () => bound(() => conn.query('COMMIT')),
+      rollback: () => bound(() => conn.query('ROLLBACK')),
     });
   };
   const onPool = (method: 'query' | 'execute') => async (...args: unknown[]) => {
@@ -140,14 +159,7 @@ export function boundedPool(pool: Pool, bounds: MysqlBounds): Pool {
       conn.release();
     }
   };
-  return new Proxy(pool, {
-    get(target, prop, receiver) {
-      if (prop === 'getConnection') return acquire;
-      if (prop === 'query' || prop === 'execute') return onPool(prop);
-      const value: unknown = Reflect.get(target, prop, receiver);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
+  return overriding(pool, { getConnection: acquire, query: onPool('query'), execute: onPool('execute') });
 }
 
 /** Creates the database when missing (local runs and tests; in AWS the stack creates it). */

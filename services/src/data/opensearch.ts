@@ -7,6 +7,8 @@
  */
 import { Client } from '@opensearch-project/opensearch';
 import { loadConfig } from '../kit/config';
+import { traceOpenSearch } from '../kit/store-tracing';
+import { tracing } from '../kit/tracing';
 import { openSearchAuthRule, openSearchEnv } from './settings';
 
 export { openSearchEnv };
@@ -14,6 +16,13 @@ export { openSearchEnv };
 export type { Client as OpenSearchClient };
 
 export function createOpenSearchClient(source: NodeJS.ProcessEnv = process.env): Client {
+  const client = openSearchClient(source);
+  const tr = tracing();
+  if (tr.enabled) traceOpenSearch(client as unknown as Parameters<typeof traceOpenSearch>[0], tr);
+  return client;
+}
+
+function openSearchClient(source: NodeJS.ProcessEnv): Client {
   const c = loadConfig(openSearchEnv, source, [openSearchAuthRule]);
   const common = { node: c.OPENSEARCH_URL, requestTimeout: c.OPENSEARCH_TIMEOUT_MS, maxRetries: 1 };
   if (c.OPENSEARCH_USERNAME && c.OPENSEARCH_PASSWORD) {

@@ -6,6 +6,7 @@
  * pending entries on start, and any consumer claims entries idle for `minIdleMs` with XAUTOCLAIM.
  * Handlers must therefore be idempotent; after `maxDeliveries` an entry goes to `<stream>:dead`.
  */
+import { TRACEPARENT, tracing, type Tracing } from '../kit/tracing';
 import type { RedisClient } from './redis-lock';
 
 export interface StreamEvent<T = unknown> {
@@ -14,6 +15,8 @@ export interface StreamEvent<T = unknown> {
   readonly data: T;
   /** How many times the group has delivered this entry (1 on first delivery). */
   readonly deliveries: number;
+  /** W3C trace context of the publisher (tracing on): the consumer continues that trace. */
+  readonly traceparent?: string;
 }
 
 /** Appends an event; the stream is capped near `maxLen` entries so it never grows unbounded. */
@@ -24,8 +27,34 @@ export async function publishEvent(
   data: unknown,
   maxLen = 100_000,
 ): Promise<string> {
-  const id = await redis.xadd(stream, 'MAXLEN', '~', maxLen, '*', 'type', type, 'data', JSON.stringify(data), 'at', new Date().toISOString());
-  return id as string;
+  const fields = ['type', type, 'data', JSON.stringify(data), 'at', new Date().toISOString()];
+  const tr = tracing();
+  if (!tr.enabled) return (await redis.xadd(stream, 'MAXLEN', '~', maxLen, '*', ...fields)) as string;
+  // Inside a sampled request: a producer span whose context travels in the entry (a `traceparent`
+  // field), so the consumer's span is its child. Inside an unsampled one, that request's context
+  // (flags 00: the consumer follows the decision). Outside any, the entry is written as it always was.
+  const span = tr.childSpan(`${stream} publish`, { kind: 'producer', attributes: messaging(stream, 'send', { 'messaging.operation.name': 'publish', 'event.type': type }) });
+  const carrier: Record<string, string> = {};
+  tr.inject(carrier, span);
+  if (!span) {
+    const trace = carrier[TRACEPARENT] ? [TRACEPARENT, carrier[TRACEPARENT]] : [];
+    return (await redis.xadd(stream, 'MAXLEN', '~', maxLen, '*', ...fields, ...trace)) as string;
+  }
+  try {
+    const id = (await tr.withSpan(span, () => redis.xadd(stream, 'MAXLEN', '~', maxLen, '*', ...fields, TRACEPARENT, carrier[TRACEPARENT]))) as string;
+    span.setAttribute('messaging.message.id', id);
+    return id;
+  } catch (err) {
+    span.fail(err);
+    throw err;
+  } finally {
+    span.end();
+  }
+}
+
+/** OpenTelemetry messaging attributes of a Redis Stream. */
+function messaging(stream: string, operation: 'send' | 'process', extra: Record<string, string | number>): Record<string, string | number> {
+  return { 'messaging.system': 'redis', 'messaging.destination.name': stream, 'messaging.operation.type': operation, ...extra };
 }
 
 export async function ensureGroup(redis: RedisClient, stream: string, group: string, startId = '0'): Promise<void> {
@@ -153,7 +182,8 @@ export class StreamConsumer {
       }
       const event = parseEntry(id, fields, counts.get(id) ?? 1);
       try {
-        await this.opts.handle(event);
+        const tr = tracing();
+        await (tr.enabled ? this.handleTraced(tr, event) : this.opts.handle(event));
         await redis.xack(stream, group, id);
       } catch (err) {
         result.failed++;
@@ -165,6 +195,22 @@ export class StreamConsumer {
       }
     }
     return result;
+  }
+
+  /**
+   * The handler in a consumer span, a child of the publisher's (its `traceparent`), so the event's
+   * work (and its log lines) joins the request's trace; an entry without one starts a trace here.
+   */
+  private handleTraced(tr: Tracing, event: StreamEvent): Promise<void> {
+    const { stream, group, consumer } = this.opts;
+    return tr.inSpan(`${stream} process`, {
+      kind: 'consumer',
+      parent: event.traceparent ? { [TRACEPARENT]: event.traceparent } : {},
+      attributes: messaging(stream, 'process', {
+        'messaging.operation.name': 'process', 'messaging.consumer.group.name': group, 'messaging.client.id': consumer,
+        'messaging.message.id': event.id, 'event.type': event.type, 'messaging.message.delivery_count': event.deliveries,
+      }),
+    }, () => this.opts.handle(event));
   }
 
   private async deliveryCounts(from: string, to: string): Promise<Map<string, number>> {
@@ -183,5 +229,6 @@ function parseEntry(id: string, fields: string[], deliveries: number): StreamEve
   } catch {
     data = map.get('data');
   }
-  return { id, type: map.get('type') ?? 'unknown', data, deliveries };
+  const traceparent = map.get(TRACEPARENT);
+  return { id, type: map.get('type') ?? 'unknown', data, deliveries, ...(traceparent ? { traceparent } : {}) };
 }

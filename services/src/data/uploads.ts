@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { loadConfig } from '../kit/config';
+import { traceAwsClient } from '../kit/store-tracing';
+import { tracing } from '../kit/tracing';
 import { s3Env } from './settings';
 
 export { s3Env };
@@ -51,6 +53,8 @@ export class UploadStore {
           : undefined,
       maxAttempts: 2,
     });
+    const tr = tracing();
+    if (tr.enabled) traceAwsClient(s3 as unknown as Parameters<typeof traceAwsClient>[0], tr, 'S3');
     return new UploadStore(s3, { bucket: c.S3_BUCKET, ttlSeconds: c.UPLOAD_URL_TTL_SECONDS });
   }
 

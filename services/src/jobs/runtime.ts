@@ -4,7 +4,7 @@
  */
 import { once } from 'node:events';
 import { hostname } from 'node:os';
-import { connectRedisCluster, createLogger, loadConfig, loadKitConfig, type Cluster, type Logger } from '../kit';
+import { connectRedisCluster, createLogger, loadConfig, loadKitConfig, startTracing, type Cluster, type Logger } from '../kit';
 import { createMysqlPool, mysqlSettingsFromEnv, type Pool } from '../data/mysql';
 import { ensureSchema } from '../schema';
 import { jobSpec } from './env';
@@ -38,7 +38,9 @@ async function clusterReady(redis: Cluster, timeoutMs: number): Promise<void> {
 export async function runJob(name: string, work: (ctx: JobContext) => Promise<unknown>, source: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = loadKitConfig(source);
   const instance = loadConfig(jobSpec, source).POD_NAME || config.INSTANCE_ID || `${hostname()}-${process.pid}`;
-  const log = createLogger({ service: name, instance, level: config.LOG_LEVEL });
+  // Before any client is built: they trace only when it is on (a consumed event continues its trace).
+  const tr = await startTracing({ service: name, instance, version: config.SERVICE_VERSION, config });
+  const log = createLogger({ service: name, instance, level: config.LOG_LEVEL, ...(tr.enabled ? { traceFields: () => tr.logFields() } : {}) });
   const settings = mysqlSettingsFromEnv(source);
   const pool = createMysqlPool(settings);
   const redis = connectRedisCluster(config, { log, commandTimeoutMs: 5000, autoPipelining: false });
@@ -58,5 +60,6 @@ export async function runJob(name: string, work: (ctx: JobContext) => Promise<un
   } finally {
     await pool.end().catch(() => undefined);
     await redis.quit().catch(() => redis.disconnect());
+    await tr.shutdown().catch((err: Error) => log.warn({ err: err.message }, 'spans not exported'));
   }
 }

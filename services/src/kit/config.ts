@@ -221,9 +221,38 @@ export function budgets(requestMs: number): Budgets {
   };
 }
 
+/**
+ * Tracing (kit/tracing.ts): the standard OpenTelemetry variables the kit reads, others are ignored.
+ * Off unless OTEL_TRACES_EXPORTER=otlp.
+ */
+export const tracingSpec = {
+  /** `otlp` turns tracing on; `none` (the default) leaves it off and loads nothing. */
+  OTEL_TRACES_EXPORTER: env.oneOf(['none', 'otlp'] as const, { default: 'none' }),
+  /** `true` turns tracing off whatever OTEL_TRACES_EXPORTER says (the SDK's own kill switch). */
+  OTEL_SDK_DISABLED: env.bool({ default: false }),
+  /** Collector base URL; spans go to `<url>/v1/traces`. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: env.url({ default: 'http://127.0.0.1:4318' }),
+  OTEL_EXPORTER_OTLP_PROTOCOL: env.oneOf(['http/protobuf'] as const, { default: 'http/protobuf' }),
+  /** Parent-based: a request that arrives with a sampling decision keeps it. */
+  OTEL_TRACES_SAMPLER: env.oneOf(['parentbased_traceidratio', 'parentbased_always_on', 'parentbased_always_off'] as const, {
+    default: 'parentbased_traceidratio',
+  }),
+  /** Ratio of the traces started here (no parent) that are sampled, 0..1. */
+  OTEL_TRACES_SAMPLER_ARG: env.number({ default: 1, min: 0, max: 1 }),
+  /** @default the service's name */
+  OTEL_SERVICE_NAME: env.optional(),
+  /** Extra resource attributes, `k=v,k=v` (e.g. `deployment.environment.name=prod`). */
+  OTEL_RESOURCE_ATTRIBUTES: env.optional(),
+};
+
 /** Variables every service reads (see services/README.md). Extend with a service's own spec. */
 export const kitSpec = {
   PORT: env.int({ default: 8080, min: 0, max: 65535 }),
+  /**
+   * A second port that serves only `/metrics`, for the Prometheus scraper: a NetworkPolicy can open
+   * it without opening the API. 0: none (`/metrics` is on PORT as always).
+   */
+  METRICS_PORT: env.int({ default: 0, min: 0, max: 65535 }),
   HOST: env.string({ default: '0.0.0.0' }),
   /** Address other instances reach this one at. @default POD_IP, else 127.0.0.1 */
   ADVERTISE_HOST: env.optional(),
@@ -272,6 +301,7 @@ export const kitSpec = {
   SHUTDOWN_GRACE_MS: env.int({ default: 1000, min: 0 }),
   /** Upper bound on waiting for in-flight requests, ms. */
   SHUTDOWN_DRAIN_MS: env.int({ default: 10_000, min: 0 }),
+  ...tracingSpec,
 };
 
 /** The parsed {@link kitSpec}, ADVERTISE_HOST resolved. */

@@ -86,3 +86,7 @@ export { startupTask } from './startup-task';
 /** The HTTP service bootstrap. */
 export { createService, errorBody } from './service';
 export type { ClientOptions, Service, ServiceContext, ServiceDefinition } from './service';
+
+/** OpenTelemetry tracing: off unless OTEL_TRACES_EXPORTER=otlp (then W3C propagation, OTLP export). */
+export { NO_TRACING, TRACEPARENT, TRACESTATE, loadTracingConfig, startTracing, stopTracing, tracing, tracingSpec, tracingWanted } from './tracing';
+export type { Attributes, Carrier, SpanKindName, SpanOptions, StartTracingOptions, TraceSpan, Tracing, TracingConfig } from './tracing';

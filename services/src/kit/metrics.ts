@@ -2,8 +2,12 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-/** Latency buckets (seconds) that resolve both a 1 ms proxy hop and a 10 s slow query. */
-export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/**
+ * Latency buckets (seconds) that resolve both a 1 ms proxy hop and a 10 s slow query. 0.3, 0.4 and
+ * 0.5 are the gateway's latency objectives (observability.slo.latencyP99Ms: prod, staging, dev), so
+ * the SLO alerts count requests above them exactly (lib/observability/prometheus-rules.ts).
+ */
+export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.4, 0.5, 1, 2.5, 5, 10];
 
 /** The HTTP metrics every service exposes on `/metrics`. */
 export interface HttpMetrics {

@@ -1,6 +1,8 @@
 import { Cluster, type ClusterOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { KitConfig } from './config';
+import { traceRedis } from './store-tracing';
+import { tracing } from './tracing';
 
 export { Cluster } from 'ioredis';
 
@@ -50,7 +52,10 @@ export function createRedisCluster(settings: RedisClusterSettings): Cluster {
     ...(settings.tls ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) } : {}),
     ...settings.clusterOptions,
   };
-  return new Cluster(nodes, options);
+  const cluster = new Cluster(nodes, options);
+  // With tracing on, each command inside a traced request or event is a client span.
+  const tr = tracing();
+  return tr.enabled ? traceRedis(cluster, tr) : cluster;
 }
 
 /** How a process reaches the cluster: the kit's REDIS_* variables. */

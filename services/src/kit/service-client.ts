@@ -4,6 +4,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { ServiceInstance } from './registry';
 import { ResponseBody } from './response-body';
+import { TRACEPARENT, TRACESTATE, tracing, type TraceSpan, type Tracing } from './tracing';
 
 /** Where the client finds instances: a {@link RegistryClient} after `discover()`, or a stub in tests. */
 export interface Discovery {
@@ -417,6 +418,15 @@ export class ServiceClient {
     }
     const headers = outgoingHeaders(request);
     const body = request.json !== undefined ? JSON.stringify(request.json) : request.body;
+    // One client span per attempt, its context in the request's traceparent (replacing any the
+    // caller passed on: the callee's parent is this attempt). Off: one boolean check.
+    const tr = tracing();
+    const span = tr.enabled ? clientSpan(tr, service, instance, method, request.path, attempts) : undefined;
+    if (span) {
+      delete headers[TRACEPARENT];
+      delete headers[TRACESTATE];
+      tr.inject(headers as Record<string, string>, span);
+    }
     t.inflight += 1;
     let released = false;
     const release = (): void => {
@@ -434,8 +444,17 @@ export class ServiceClient {
         return response;
       });
       report('ok');
+      if (span) {
+        span.setAttribute('http.response.status_code', res.statusCode);
+        span.end();
+      }
       return res;
     } catch (err) {
+      if (span) {
+        if (err instanceof FailureStatusError) span.setAttribute('http.response.status_code', err.response.statusCode);
+        span.fail(err);
+        span.end();
+      }
       if (!(err instanceof FailureStatusError)) release();
       if (neverReached(err) && t.ejectedUntil <= Date.now()) {
         t.ejectedUntil = Date.now() + this.ejectMs;
@@ -530,6 +549,30 @@ export class ServiceClient {
       }
     }
   }
+}
+
+/** The span of one attempt: `GET catalog`, with the instance and the path (no query string: it may carry personal data). */
+function clientSpan(
+  tr: Tracing,
+  service: string,
+  instance: ServiceInstance,
+  method: string,
+  path: string,
+  attempt: number,
+): TraceSpan {
+  const q = path.indexOf('?');
+  return tr.startSpan(`${method} ${service}`, {
+    kind: 'client',
+    attributes: {
+      'peer.service': service,
+      'http.request.method': method,
+      'url.path': q < 0 ? path : path.slice(0, q),
+      'server.address': instance.host,
+      'server.port': instance.port,
+      'service.instance.id': instance.id,
+      ...(attempt > 1 ? { 'http.request.resend_count': attempt - 1 } : {}),
+    },
+  });
 }
 
 /** Closed, or half-open with its single probe not yet sent (opossum rejects everything else). */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
@@ -8,11 +9,13 @@ import { Health, type ReadinessCheck } from './health';
 import { REQUEST_ID_HEADER, dropReservedHeaders, identityHeaders, readIdentity } from './identity';
 import { KeysUnavailableError, type TokenVerifier } from './jwt';
 import { createLogger } from './logger';
-import { createMetrics, type HttpMetrics } from './metrics';
+import { Counter, createMetrics, type HttpMetrics } from './metrics';
 import { RegistryClient, type ServiceInstance } from './registry';
 import { errorPayload, replyDependencyUnavailable, replyError } from './replies';
 import { ServiceClient, type ServiceClientOptions } from './service-client';
+import { traceRequests } from './request-tracing';
 import { GracefulShutdown } from './shutdown';
+import { startTracing } from './tracing';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -149,7 +152,12 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function createService(def: ServiceDefinition): Promise<Service> {
   const config = def.config ?? loadKitConfig();
   const instanceId = config.INSTANCE_ID ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-  const log = createLogger({ service: def.name, instance: instanceId, level: config.LOG_LEVEL, destination: def.logDestination });
+  // Off (the default), this loads nothing and every hook below stays out of the request path.
+  const tr = await startTracing({ service: def.name, instance: instanceId, version: config.SERVICE_VERSION, config });
+  const log = createLogger({
+    service: def.name, instance: instanceId, level: config.LOG_LEVEL, destination: def.logDestination,
+    ...(tr.enabled ? { traceFields: () => tr.logFields() } : {}),
+  });
   const metrics = createMetrics({ service: def.name });
   const budgeted = def.requestBudget !== false;
   const budgets = budgetsOf(config.REQUEST_BUDGET_MS);
@@ -157,6 +165,11 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
   const registry = config.REGISTRY_ENABLED
     ? new RegistryClient({ endpoints: config.ETCD_ENDPOINTS, ttlSeconds: config.REGISTRY_TTL_SECONDS, root: config.REGISTRY_ROOT, logger: log })
     : undefined;
+  if (registry) {
+    // No labels, so it reads 0 from the start: the RegistryLeaseLost alert sees the first loss.
+    const leaseLost = new Counter({ name: 'registry_lease_lost_total', help: 'Registry leases this instance lost (it dropped out of discovery and registers again).', registers: [metrics.registry] });
+    registry.on('lost', () => leaseLost.inc());
+  }
   const client = new ServiceClient({
     discovery: registry ?? { instances: () => [] },
     balancer: config.BALANCER,
@@ -229,9 +242,12 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
     drainMs: config.SHUTDOWN_DRAIN_MS,
     logger: log,
   });
+  // Closed last (added first): the spans of the shutdown itself are flushed too.
+  shutdown.onClose('tracing', () => tr.shutdown());
   shutdown.onClose('registry', () => registry?.close());
   shutdown.onClose('service client', () => client.close());
 
+  if (tr.enabled) traceRequests(app, tr);
   app.addHook('onRequest', (req, reply, done) => {
     inflight += 1;
     reply.raw.once('close', () => {
@@ -248,22 +264,27 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
       metrics.duration.observe(reply.elapsedTime / 1000, req.method, route, status);
     }
     if (route !== '/healthz' && route !== '/readyz' && route !== '/metrics' && log.isLevelEnabled('info')) {
-      req.log.info(
-        {
-          method: req.method,
-          url: req.url,
-          route,
-          status: reply.statusCode,
-          ms: Math.round(reply.elapsedTime * 10) / 10,
-          ip: req.ip,
-          user: readIdentity(req.headers)?.userId,
-          ...req.accessLog,
-        },
-        'request',
-      );
+      // onResponse runs outside the request's context: the access line enters its span for trace_id.
+      if (req.span) tr.withSpan(req.span, () => accessLine(req, reply, route));
+      else accessLine(req, reply, route);
     }
     done();
   });
+  function accessLine(req: FastifyRequest, reply: FastifyReply, route: string): void {
+    req.log.info(
+      {
+        method: req.method,
+        url: req.url,
+        route,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        ip: req.ip,
+        user: readIdentity(req.headers)?.userId,
+        ...req.accessLog,
+      },
+      'request',
+    );
+  }
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.code === 'FST_ERR_HANDLER_TIMEOUT') req.log.warn({ route: req.routeOptions.url }, 'request budget exhausted: answered 503');
     void sendError(req, reply, err);
@@ -369,7 +390,26 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
           }, config.READINESS_POLL_MS).unref();
         }
       }
-      log.info({ url, registered: listed }, 'service started');
+      if (config.METRICS_PORT > 0) {
+        const scrape = createServer((req, res) => {
+          if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+            res.writeHead(404).end();
+            return;
+          }
+          metrics.registry.metrics().then(
+            (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+            (err: Error) => res.writeHead(500).end(err.message),
+          );
+        });
+        await new Promise<void>((resolve, reject) => {
+          scrape.once('error', reject).listen(config.METRICS_PORT, config.HOST, () => resolve());
+        });
+        shutdown.onClose('metrics listener', () => new Promise<void>((resolve) => {
+          scrape.closeAllConnections();
+          scrape.close(() => resolve());
+        }));
+      }
+      log.info({ url, registered: listed, ...(config.METRICS_PORT > 0 ? { metricsPort: config.METRICS_PORT } : {}) }, 'service started');
       return instance;
     },
     stop: () => shutdown.run('stop'),

@@ -108,7 +108,18 @@ describe('instance lifecycle in the registry', () => {
     await eventually(() => ids(name).length === 0, 1000, 'gone with its lease');
     const back = await eventually(() => ids(name).length === 1, TTL_SECONDS * 1000, 'registered again');
     expect(back).toBeLessThan(TTL_SECONDS * 1000);
+    // counted for the RegistryLeaseLost alert
+    const metrics = await (await fetch(`${e.url}/metrics`)).text();
+    expect(metrics).toContain(`registry_lease_lost_total{service="${name}"} 1`);
   }, 30_000);
+
+  it('exposes registry_lease_lost_total at 0 before any loss (an alert sees the first one)', async () => {
+    const name = unique('svc');
+    const e = await startEcho(name);
+    cleanups.push(() => e.stop());
+    const metrics = await (await fetch(`${e.url}/metrics`)).text();
+    expect(metrics).toContain(`registry_lease_lost_total{service="${name}"} 0`);
+  });
 
   it('keeps registering and discovering while one etcd member is down', async () => {
     const name = unique('svc');

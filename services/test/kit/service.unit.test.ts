@@ -1,3 +1,4 @@
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import {
   createRedisCluster, createService, identityHeaders, isReservedHeader, loadKitConfig, propagatedHeaders, readIdentity, type Service,
@@ -9,6 +10,40 @@ class Lines extends Writable {
     for (const l of chunk.toString().split('\n')) if (l) this.lines.push(JSON.parse(l));
     cb();
   }
+}
+
+describe('createService with METRICS_PORT', () => {
+  it('serves /metrics alone on the second port, /metrics on PORT still, and closes it on stop', async () => {
+    const metricsPort = await freePort();
+    const svc = await createService({
+      name: 'metrics-port-svc',
+      config: loadKitConfig({ PORT: '0', HOST: '127.0.0.1', METRICS_PORT: String(metricsPort), REGISTRY_ENABLED: 'false', SHUTDOWN_GRACE_MS: '0' }),
+      logDestination: new Lines(),
+      routes(app) {
+        app.get('/hello', async () => ({ hello: true }));
+      },
+    });
+    await svc.start();
+    await fetch(`${svc.url}/hello`);
+    const scrape = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(scrape.status).toBe(200);
+    expect(scrape.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await scrape.text()).toMatch(/http_requests_total\{[^}]*route="\/hello"[^}]*\} 1/);
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/hello`)).status).toBe(404);
+    expect((await fetch(`${svc.url}/metrics`)).status).toBe(200);
+    await svc.stop();
+    await expect(fetch(`http://127.0.0.1:${metricsPort}/metrics`)).rejects.toThrow();
+  });
+});
+
+/** A TCP port nothing listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    }).once('error', reject);
+  });
 }
 
 describe('createService (no registry)', () => {
