@@ -1,10 +1,17 @@
 #!/usr/bin/env node
 // Gateway load benchmark, loopback only: (a) the upstream directly, (b) through the gateway with
-// JWT + Redis rate limit + registry routing, (c) through nginx proxy_pass with upstream keep-alive.
-// Prints req/s, p50 and p99 of each (median of interleaved rounds) and the ratios b/a and b/c, all from one run.
+// JWT + Redis rate limit + registry routing + metrics, (c) through nginx proxy_pass with upstream
+// keep-alive, (d) through the same gateway with JWT, rate limits and per-request metrics off (a bare
+// Node proxy: what b costs beyond it is what the features cost). Then latency at a fixed rate (half
+// of b's maximum): p50 and p99 of a and b, and what the gateway adds.
+// Prints req/s, p50 and p99 of each (median of interleaved rounds), server CPU per request and the
+// ratios against the goals of issue 12, all from one run.
 // Usage: npm run bench --prefix services   (builds services/dist first)
 // Knobs: BENCH_DURATION (s per load, default 8), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 50), BENCH_ACCESS_LOG=1 (log every request in both proxies),
-// BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"), BENCH_ONLY (e.g. "b": run only those loads),
+// BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", for b and d), BENCH_ONLY (e.g. "bd": run only those loads;
+// "abcdf" adds f, a bare node:http + undici proxy (floor-proxy.js): the floor of a Node proxy),
+// BENCH_FIXED_DURATION (s per fixed-rate load, default 8; 0 skips the fixed-rate part), BENCH_FIXED_RATE (req/s, default half of b's),
+// BENCH_WARMUP (s of load per target once before the rounds, default 5),
 // BENCH_TRACING=1: also (t) a second gateway with tracing on (OTLP to the local collector, `scripts/engines.sh up otel`),
 // sampling BENCH_TRACING_RATIO of its requests (default 1: every one, the worst case), and the cost t - b per request.
 'use strict';
@@ -25,6 +32,9 @@ const DURATION = Number(process.env.BENCH_DURATION || 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS || 50);
 const ACCESS_LOG = process.env.BENCH_ACCESS_LOG === '1';
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
+const FIXED_DURATION = Number(process.env.BENCH_FIXED_DURATION ?? 8);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
+const { Pool } = need('undici');
 const TRACING = process.env.BENCH_TRACING === '1';
 const TRACING_RATIO = process.env.BENCH_TRACING_RATIO || '1';
 const children = [];
@@ -115,6 +125,45 @@ async function load(label, url, headers, pids) {
   return { label, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, failed, cpuUs };
 }
 
+/**
+ * Open-loop load at a fixed rate: requests leave on schedule whatever the answers do (up to
+ * `connections` at once, then the pool queues them), each timed from when it was sent to the end
+ * of its body. Percentiles in ms (autocannon's histogram has 1 ms steps: too coarse here).
+ */
+async function fixedRate(url, headers, rate, seconds, connections = 32) {
+  const { origin, pathname, search } = new URL(url);
+  const pool = new Pool(origin, { connections });
+  const latencies = [];
+  let failed = 0;
+  let sent = 0;
+  const total = Math.floor(rate * seconds);
+  const pending = [];
+  const started = performance.now();
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
+    for (; sent < due; sent++) {
+      const t0 = performance.now();
+      pending.push(
+        pool.request({ method: 'GET', path: pathname + search, headers }).then(
+          async (res) => {
+            await res.body.dump();
+            if (res.statusCode === 200) latencies.push(performance.now() - t0);
+            else failed++;
+          },
+          () => failed++,
+        ),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(pending);
+  const elapsed = (performance.now() - started) / 1000;
+  await pool.close();
+  latencies.sort((p, q) => p - q);
+  const pct = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return { rps: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99), failed };
+}
+
 async function main() {
   if (!existsSync(join(SERVICES, 'dist/main.js'))) throw new Error('services/dist/main.js missing: run `npm run build --prefix services`');
   if (!commandExists('nginx')) {
@@ -133,32 +182,37 @@ async function main() {
   const upstream = await start('upstream', process.execPath, [join(SERVICES, 'dist/main.js')], { ...base, SERVICE: 'echo', ECHO_NAME: echoName, PORT: String(upstreamPort), LOG_LEVEL: 'warn' }, null);
   await waitHttp(`http://127.0.0.1:${upstreamPort}/ping`);
 
-  // Gateway: JWT (RS256 public key), Redis Cluster rate limit (high limits: counted, never hit), registry routing.
+  // b: JWT (RS256 public key), Redis Cluster rate limit (high limits: counted, never hit), registry routing, metrics.
+  // d: the same gateway with every path public (no token sent: nothing to verify), rate limits and per-request metrics off.
   const { publicKey, privateKey } = await generateKeyPair('RS256');
   const jwk = JSON.stringify({ ...(await exportJWK(publicKey)), alg: 'RS256' });
   const token = await new SignJWT({ sub: 'bench-user', roles: ['customer'] }).setProtectedHeader({ alg: 'RS256' }).setIssuer('bench').setAudience('platform-api').setExpirationTime('1h').sign(privateKey);
-  execFileSync('etcdctl', ['--endpoints', engines.ETCD_ENDPOINTS, 'put', `/registry/config/${gatewayName}/rate-limits`, JSON.stringify({ ip: { limit: 1e9, windowSeconds: 60 }, user: { limit: 1e9, windowSeconds: 60 } })], { stdio: 'ignore' });
+  const etcdPut = (key, value) => execFileSync('etcdctl', ['--endpoints', engines.ETCD_ENDPOINTS, 'put', key, JSON.stringify(value)], { stdio: 'ignore' });
+  etcdPut(`/registry/config/${gatewayName}/rate-limits`, { ip: { limit: 1e9, windowSeconds: 60 }, user: { limit: 1e9, windowSeconds: 60 } });
+  etcdPut(`/registry/config/${gatewayName}-bare/public-paths`, ['/api/**']);
   const gatewayNodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS || '').split(' ').filter(Boolean);
   const auth = { authorization: `Bearer ${token}` };
-  const startGateway = async (label, extra) => {
+  const startGateway = async (name, env, headers = auth) => {
     const port = await freePort();
-    const g = await start(label, process.execPath, [...gatewayNodeArgs, join(SERVICES, 'dist/main.js')], {
-      ...base, SERVICE: 'gateway', GATEWAY_NAME: gatewayName, PORT: String(port), LOG_LEVEL: ACCESS_LOG ? 'info' : 'warn',
-      JWT_PUBLIC_KEY: jwk, JWT_ISSUER: 'bench', JWT_AUDIENCE: 'platform-api', RATE_LIMIT_KEY_PREFIX: `rl-bench-${suffix}`, ...extra,
+    const gw = await start(name, process.execPath, [...gatewayNodeArgs, join(SERVICES, 'dist/main.js')], {
+      ...base, SERVICE: 'gateway', GATEWAY_NAME: name, PORT: String(port), LOG_LEVEL: ACCESS_LOG ? 'info' : 'warn',
+      JWT_PUBLIC_KEY: jwk, JWT_ISSUER: 'bench', JWT_AUDIENCE: 'platform-api', RATE_LIMIT_KEY_PREFIX: `rl-bench-${suffix}`, ...env,
     }, null);
-    await waitHttp(`http://127.0.0.1:${port}/api/${echoName}/ping`, auth);
-    return { port, child: g.child };
+    await waitHttp(`http://127.0.0.1:${port}/api/${echoName}/ping`, headers);
+    return { child: gw.child, port };
   };
-  const { port: gatewayPort, child: gatewayChild } = await startGateway('gateway', {});
-  const gateway = { child: gatewayChild };
-  // The same gateway with tracing on, exporting to the local collector (the upstream stays untraced).
+  const gateway = await startGateway(gatewayName, {});
+  const bare = await startGateway(`${gatewayName}-bare`, { RATE_LIMIT_ENABLED: 'false', REQUEST_METRICS: 'false' }, {});
+  // t: the same gateway as b with tracing on, exporting to the local collector (the upstream stays untraced).
   const traced = TRACING
-    ? await startGateway('traced gateway', {
+    ? await startGateway(gatewayName, {
       OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: engines.TRACES_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: TRACING_RATIO,
     })
     : undefined;
-  const check = await fetch(`http://127.0.0.1:${gatewayPort}/api/${echoName}/ping`, { headers: auth });
-  if (process.env.RATE_LIMIT_ENABLED !== 'false' && !check.headers.get('ratelimit-remaining')) throw new Error('gateway is not rate limiting (no RateLimit headers): is Redis up?');
+  const check = await fetch(`http://127.0.0.1:${gateway.port}/api/${echoName}/ping`, { headers: auth });
+  if (!check.headers.get('ratelimit-remaining')) throw new Error('gateway b is not rate limiting (no RateLimit headers): is Redis up?');
+  const checkBare = await fetch(`http://127.0.0.1:${bare.port}/api/${echoName}/ping`);
+  if (checkBare.headers.get('ratelimit-remaining')) throw new Error('gateway d is rate limiting');
 
   // nginx: one worker (the gateway is one Node process), keep-alive to the upstream.
   const dir = mkdtempSync(join(tmpdir(), 'bench-nginx-'));
@@ -186,16 +240,27 @@ http {
   const nginx = await start('nginx', 'nginx', ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], {}, null);
   await waitHttp(`http://127.0.0.1:${nginxPort}/api/${echoName}/ping`);
 
-  console.error(`load: autocannon, ${CONNECTIONS} connections, 2 s warm-up + ${DURATION} s each, loopback, ${require('node:os').cpus().length} cores shared by load generator and servers`);
-  // Rounds interleave a, b, c so a neighbour's burst of CPU use hits all three alike; each figure
+  // f (only with BENCH_ONLY naming it): the floor of a Node proxy, node:http in and undici out, nothing else.
+  const only = process.env.BENCH_ONLY || (TRACING ? 'abcdt' : 'abcd');
+  const floorPort = await freePort();
+  const floor = only.includes('f') ? await start('floor', process.execPath, [join(__dirname, 'floor-proxy.js'), String(floorPort), `http://127.0.0.1:${upstreamPort}`], {}, null) : undefined;
+  if (floor) await waitHttp(`http://127.0.0.1:${floorPort}/api/${echoName}/ping`);
+
+  console.error(`load: autocannon, ${CONNECTIONS} connections, ${WARMUP} s warm-up once, then 2 s warm-up + ${DURATION} s each, loopback, ${require('node:os').cpus().length} cores shared by load generator and servers`);
+  // Rounds interleave the targets so a neighbour's burst of CPU use hits them alike; each figure
   // printed is the median of its rounds.
-  const only = process.env.BENCH_ONLY || (TRACING ? 'abct' : 'abc');
+  const gatewayUrl = (port) => `http://127.0.0.1:${port}/api/${echoName}/ping`;
   const targets = [
     { key: 'a', label: 'a upstream direct', url: `http://127.0.0.1:${upstreamPort}/ping`, headers: {}, pids: [upstream.child.pid] },
-    { key: 'b', label: 'b gateway (JWT + rate limit + registry)', url: `http://127.0.0.1:${gatewayPort}/api/${echoName}/ping`, headers: auth, pids: [gateway.child.pid] },
+    { key: 'b', label: 'b gateway, every feature on', url: gatewayUrl(gateway.port), headers: auth, pids: [gateway.child.pid] },
     { key: 'c', label: 'c nginx proxy_pass keep-alive', url: `http://127.0.0.1:${nginxPort}/api/${echoName}/ping`, headers: {}, pids: [nginx.child.pid, ...childPids(nginx.child.pid)] },
+    { key: 'd', label: 'd gateway, JWT + limits + metrics off', url: gatewayUrl(bare.port), headers: {}, pids: [bare.child.pid] },
+    { key: 'f', label: 'f floor: node:http + undici, nothing else', url: `http://127.0.0.1:${floorPort}/api/${echoName}/ping`, headers: {}, pids: floor ? [floor.child.pid] : [] },
     ...(traced ? [{ key: 't', label: `t gateway, tracing on (ratio ${TRACING_RATIO})`, url: `http://127.0.0.1:${traced.port}/api/${echoName}/ping`, headers: auth, pids: [traced.child.pid] }] : []),
   ].filter((t) => only.includes(t.key));
+  // Once, before the rounds: the Node servers' code reaches V8's optimizing tier only after a few
+  // seconds of load, and a first round without it measured the compiler, not the gateway.
+  for (const t of targets) await autocannon({ url: t.url, connections: CONNECTIONS, duration: WARMUP, headers: t.headers });
   const runs = Object.fromEntries(targets.map((t) => [t.key, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     for (const t of targets) {
@@ -210,13 +275,42 @@ http {
     const rs = runs[t.key];
     summary[t.key] = { label: t.label, rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), cpuUs: median(rs.map((r) => r.cpuUs)), total: rs.reduce((n, r) => n + r.total, 0), failed: rs.reduce((n, r) => n + r.failed, 0) };
   }
+
+  // Latency at a fixed rate, half of b's maximum: what a client sees when the gateway is not saturated.
+  const fixed = {};
+  const fixedTargets = targets.filter((t) => t.key === 'a' || t.key === 'b');
+  const rate = Number(process.env.BENCH_FIXED_RATE) || Math.round((summary.b?.rps ?? 0) / 2);
+  if (FIXED_DURATION > 0 && rate > 0 && fixedTargets.length === 2) {
+    console.error(`fixed rate: ${rate} req/s, ${FIXED_DURATION} s each, latency from send to the end of the body`);
+    const rounds = Object.fromEntries(fixedTargets.map((t) => [t.key, []]));
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const t of fixedTargets) {
+        await fixedRate(t.url, t.headers, rate, 1); // warm-up
+        const r = await fixedRate(t.url, t.headers, rate, FIXED_DURATION);
+        rounds[t.key].push(r);
+        console.error(`  round ${round} ${t.key}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.failed} failed`);
+      }
+    }
+    for (const [key, rs] of Object.entries(rounds)) fixed[key] = { p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), failed: rs.reduce((n, r) => n + r.failed, 0) };
+    fixed.rate = rate;
+  }
+
   console.log(`gateway bench: ${CONNECTIONS} connections, ${ROUNDS} rounds x ${DURATION} s per target, medians`);
   for (const r of Object.values(summary)) {
     console.log(`${r.label.padEnd(42)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms   ${r.cpuUs.toFixed(0).padStart(4)} µs CPU/req   (${r.total} requests, ${r.failed} failed)`);
   }
-  const { a, b, c, t } = summary;
-  if (a && b) console.log(`ratio b/a: ${(b.rps / a.rps).toFixed(2)} req/s, p99 ${(b.p99 / Math.max(a.p99, 1)).toFixed(2)}x`);
-  if (b && c) console.log(`ratio b/c: ${(b.rps / c.rps).toFixed(2)} req/s, p99 ${(b.p99 / Math.max(c.p99, 1)).toFixed(2)}x, CPU/request ${(b.cpuUs / c.cpuUs).toFixed(1)}x`);
+  const { a, b, c, d, f, t } = summary;
+  const x = (v, digits = 2) => v.toFixed(digits);
+  if (a && b) console.log(`ratio b/a: ${x(b.rps / a.rps)} req/s, p99 ${x(b.p99 / Math.max(a.p99, 1))}x`);
+  if (b && c) console.log(`ratio b/c: ${x(b.rps / c.rps)} req/s (goal >= 0.5), CPU/request ${x(b.cpuUs / c.cpuUs, 1)}x (goal <= 3), p99 ${x(b.p99 / Math.max(c.p99, 1))}x`);
+  if (f && c) console.log(`ratio f/c: ${x(f.rps / c.rps)} req/s, CPU/request ${x(f.cpuUs / c.cpuUs, 1)}x: the floor of a Node proxy against nginx`);
+  if (b && d) console.log(`ratio b/d: ${x(b.rps / d.rps)} req/s, CPU/request ${x(b.cpuUs / d.cpuUs)}x: the features cost ${x(100 * (1 - b.rps / d.rps), 0)} % of d's req/s (goal <= 30 %)`);
+  if (fixed.rate) {
+    console.log(`fixed rate ${fixed.rate} req/s (half of b's maximum), ${ROUNDS} rounds x ${FIXED_DURATION} s, medians:`);
+    console.log(`  a upstream direct   p50 ${x(fixed.a.p50)} ms   p99 ${x(fixed.a.p99)} ms   (${fixed.a.failed} failed)`);
+    console.log(`  b gateway           p50 ${x(fixed.b.p50)} ms   p99 ${x(fixed.b.p99)} ms   (${fixed.b.failed} failed)`);
+    console.log(`  added by the gateway: p50 ${x(fixed.b.p50 - fixed.a.p50)} ms (goal <= 1), p99 ${x(fixed.b.p99 - fixed.a.p99)} ms (goal <= 3)`);
+  }
   if (b && t) console.log(`tracing cost t - b: ${(t.cpuUs - b.cpuUs).toFixed(0)} µs CPU/request (${((t.cpuUs / b.cpuUs - 1) * 100).toFixed(0)} %), req/s ratio t/b ${(t.rps / b.rps).toFixed(2)}, p99 ${t.p99 - b.p99} ms`);
   rmSync(dir, { recursive: true, force: true });
 }

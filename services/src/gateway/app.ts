@@ -6,7 +6,7 @@
 import cors from '@fastify/cors';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
-  JwtVerifier, REQUEST_ID_HEADER, createService, isReservedHeader, loadConfig, loadKitConfig, type Service, type ServiceContext, type ServiceDefinition,
+  JwtVerifier, REQUEST_ID_HEADER, createService, dropReservedHeaders, loadConfig, loadKitConfig, type Service, type ServiceContext, type ServiceDefinition,
 } from '../kit';
 import { GatewayAuth } from './auth';
 import { gatewayEnv, gatewayRules, gatewaySpec } from './env';
@@ -49,7 +49,7 @@ export async function createGateway(source: NodeJS.ProcessEnv = process.env, ext
         errorThresholdPercentage: config.BREAKER_ERROR_PERCENT,
       },
       connectionsPerInstance: 128,
-      onAttempt: upstreamAttempts(metrics.registry),
+      onAttempt: kit.REQUEST_METRICS ? upstreamAttempts(metrics.registry) : undefined,
     }),
     ...extra,
     async routes(app, ctx) {
@@ -87,13 +87,15 @@ export async function createGateway(source: NodeJS.ProcessEnv = process.env, ext
 
       // Clients may not assert an identity: every x-user-* / x-auth-* header is dropped on arrival.
       app.addHook('onRequest', (req, _reply, done) => {
-        for (const name of Object.keys(req.headers)) if (isReservedHeader(name)) delete req.headers[name];
+        dropReservedHeaders(req.headers);
         done();
       });
-      app.addHook('onResponse', (req, reply, done) => {
-        metrics.observe(req, reply);
-        done();
-      });
+      if (kit.REQUEST_METRICS) {
+        app.addHook('onResponse', (req, reply, done) => {
+          metrics.observe(req, reply);
+          done();
+        });
+      }
 
       const handle = async (req: FastifyRequest, reply: FastifyReply) => {
         const s = settings.current();

@@ -93,6 +93,10 @@ export function createRateLimits(
   reject: Reject,
 ): RateLimits {
   const redis = connectRedisCluster(ctx.config, { log: ctx.log, commandTimeoutMs: options.timeoutMs });
-  ctx.shutdown.onClose('redis', () => redis.quit().catch(() => redis.disconnect()));
-  return new RateLimits(new RedisRateLimiter(redis, options.keyPrefix, options.timeoutMs), metrics, ctx.log, reject);
+  const counters = new RedisRateLimiter(redis, options.keyPrefix, options.timeoutMs);
+  ctx.shutdown.onClose('redis', () => {
+    counters.close();
+    return redis.quit().catch(() => redis.disconnect());
+  });
+  return new RateLimits(counters, metrics, ctx.log, reject);
 }

@@ -3,7 +3,7 @@
  * (the gateway's own name), so the service called is `upstream`.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Counter, Gauge, Histogram, LATENCY_BUCKETS, replyError, type AttemptEvent, type Registry } from '../kit';
+import { Counter, Gauge, HotPathCounter, HotPathHistogram, replyError, type AttemptEvent, type Registry } from '../kit';
 
 /** A circuit state as the client reports it. */
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -15,18 +15,18 @@ const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1,
  * `gateway_upstream_duration_seconds{upstream}`, in the registry the kit hands over.
  */
 export function upstreamAttempts(registry: Registry): (event: AttemptEvent) => void {
-  const attempts = new Counter({ name: 'gateway_upstream_attempts_total', help: 'Attempts to upstream instances by service and outcome.', labelNames: ['upstream', 'outcome'] as const, registers: [registry] });
-  const duration = new Histogram({ name: 'gateway_upstream_duration_seconds', help: 'Upstream attempt latency by service.', labelNames: ['upstream'] as const, buckets: LATENCY_BUCKETS, registers: [registry] });
+  const attempts = new HotPathCounter({ name: 'gateway_upstream_attempts_total', help: 'Attempts to upstream instances by service and outcome.', labelNames: ['upstream', 'outcome'], registers: [registry] });
+  const duration = new HotPathHistogram({ name: 'gateway_upstream_duration_seconds', help: 'Upstream attempt latency by service.', labelNames: ['upstream'], registers: [registry] });
   return (e) => {
-    attempts.inc({ upstream: e.service, outcome: e.outcome });
-    duration.observe({ upstream: e.service }, e.durationMs / 1000);
+    attempts.inc(e.service, e.outcome);
+    duration.observe(e.durationMs / 1000, e.service);
   };
 }
 
 /** The gateway's per-request and operational metrics. */
 export class GatewayMetrics {
-  readonly requests: Counter<'route' | 'upstream' | 'status'>;
-  readonly latency: Histogram<'route' | 'upstream'>;
+  readonly requests: HotPathCounter;
+  readonly latency: HotPathHistogram;
   readonly rejections: Counter<'reason'>;
   readonly limiterErrors: Counter<'mode'>;
   readonly reloads: Counter<'result'>;
@@ -34,8 +34,8 @@ export class GatewayMetrics {
   /** @param breakers each upstream's circuit state, read when `/metrics` is scraped */
   constructor(registry: Registry, breakers: () => Iterable<readonly [upstream: string, state: BreakerState]>) {
     const registers = [registry];
-    this.requests = new Counter({ name: 'gateway_requests_total', help: 'API requests by route, upstream service and status.', labelNames: ['route', 'upstream', 'status'] as const, registers });
-    this.latency = new Histogram({ name: 'gateway_request_duration_seconds', help: 'API request latency through the gateway.', labelNames: ['route', 'upstream'] as const, buckets: LATENCY_BUCKETS, registers });
+    this.requests = new HotPathCounter({ name: 'gateway_requests_total', help: 'API requests by route, upstream service and status.', labelNames: ['route', 'upstream', 'status'], registers });
+    this.latency = new HotPathHistogram({ name: 'gateway_request_duration_seconds', help: 'API request latency through the gateway.', labelNames: ['route', 'upstream'], registers });
     this.rejections = new Counter({ name: 'gateway_rejections_total', help: 'Requests the gateway answered itself, by reason.', labelNames: ['reason'] as const, registers });
     this.limiterErrors = new Counter({ name: 'gateway_ratelimit_redis_errors_total', help: 'Rate-limit checks that failed on Redis, by fail mode applied.', labelNames: ['mode'] as const, registers });
     this.reloads = new Counter({ name: 'gateway_config_reloads_total', help: 'Dynamic config reloads by result.', labelNames: ['result'] as const, registers });
@@ -56,8 +56,8 @@ export class GatewayMetrics {
     if (!a?.route) return;
     const route = a.route as string;
     const upstream = (a.service as string | undefined) ?? '-';
-    this.requests.inc({ route, upstream, status: String(reply.statusCode) });
-    this.latency.observe({ route, upstream }, reply.elapsedTime / 1000);
+    this.requests.inc(route, upstream, String(reply.statusCode));
+    this.latency.observe(reply.elapsedTime / 1000, route, upstream);
   }
 }
 

@@ -54,7 +54,12 @@ export function acceptRawBodies(app: FastifyInstance, validateJson: boolean): vo
  * What the service receives: the client's headers (every `x-user-*` / `x-auth-*` already dropped on
  * arrival), the forwarding chain, the request id, and the identity the gateway verified.
  */
-export function forwardedHeaders(req: FastifyRequest, target: RouteTarget, identity?: Identity): Record<string, string | string[] | undefined> {
+export function forwardedHeaders(
+  req: FastifyRequest,
+  target: RouteTarget,
+  identity?: Identity,
+  identityAsHeaders: (identity: Identity) => Record<string, string> = identityHeaders,
+): Record<string, string | string[] | undefined> {
   const headers: Record<string, string | string[] | undefined> = { ...req.headers };
   const forwardedFor = req.headers['x-forwarded-for'];
   const peer = req.socket.remoteAddress ?? '';
@@ -63,12 +68,23 @@ export function forwardedHeaders(req: FastifyRequest, target: RouteTarget, ident
   headers['x-forwarded-host'] = req.headers['x-forwarded-host'] ?? req.host;
   headers['x-forwarded-prefix'] = target.prefix;
   headers[REQUEST_ID_HEADER] = req.id;
-  if (identity) Object.assign(headers, identityHeaders(identity));
+  if (identity) Object.assign(headers, identityAsHeaders(identity));
   return headers;
 }
 
 /** Sends routed requests on and their answers back. */
 export class UpstreamProxy {
+  // Verified identities are cached objects (the verifier's token cache): their headers are built once.
+  private readonly identityHeaders = new WeakMap<Identity, Record<string, string>>();
+  private readonly headersOf = (identity: Identity): Record<string, string> => {
+    let headers = this.identityHeaders.get(identity);
+    if (!headers) {
+      headers = identityHeaders(identity);
+      this.identityHeaders.set(identity, headers);
+    }
+    return headers;
+  };
+
   /** @param breakerResetMs how long a 503 for open breakers asks the client to wait (Retry-After) */
   constructor(
     private readonly client: ServiceClient,
@@ -82,13 +98,15 @@ export class UpstreamProxy {
       const res = await this.client.request(target.service, {
         method: req.method,
         path: target.path + search,
-        headers: forwardedHeaders(req, target, identity),
+        headers: forwardedHeaders(req, target, identity, this.headersOf),
         body: req.body as Buffer | undefined,
       });
       req.accessLog!.instance = res.instance?.id;
       if (res.attempts > 1) req.accessLog!.attempts = res.attempts;
       reply.code(res.statusCode);
-      for (const [name, value] of Object.entries(res.headers)) {
+      const headers = res.headers;
+      for (const name in headers) {
+        const value = headers[name];
         if (value !== undefined && !RESPONSE_SKIP.has(name)) reply.header(name, value);
       }
       const cacheControl = edgeCacheControl(res.headers, req.headers);
@@ -100,8 +118,8 @@ export class UpstreamProxy {
       }
       // Small bodies go out in one write with their length; large or unsized ones stream.
       const length = Number(res.headers['content-length']);
-      if (length >= 0 && length <= BUFFERED_BODY_LIMIT) return reply.send(Buffer.from(await res.body.arrayBuffer()));
-      return reply.send(res.body);
+      if (length >= 0 && length <= BUFFERED_BODY_LIMIT) return reply.send(await res.body.bytes());
+      return reply.send(res.body.stream());
     } catch (err) {
       return this.failed(req, reply, target.service, err as Error & { code?: string });
     }

@@ -18,6 +18,11 @@ export interface LimitDecision {
   readonly windowSeconds: number;
 }
 
+/** Takes one hit on each counter and says whether the request is within every limit (undefined: no counter). */
+export interface LimitCounters {
+  hit(hits: readonly LimitHit[], now?: number): Promise<LimitDecision | undefined>;
+}
+
 // One key per call, so each call lives in one cluster slot. INCRBY then PEXPIRE when the key is
 // new: the counter and its expiry are set atomically and survive a failover with the replica.
 const HIT_SCRIPT = `
@@ -27,29 +32,61 @@ return n`;
 
 type WithHit = Cluster & { rateLimitHit(key: string, ttlMs: number, hits: number): Promise<number> };
 
+/**
+ * Limits below this are counted exactly: one Redis increment per request (concurrent ones
+ * coalesced), nothing reserved ahead. From it on, an instance reserves budget in advance.
+ */
+export const RESERVE_FROM_LIMIT = 200;
+/** A reservation is at most this share of the limit: bounds what one instance may hold unused. */
+export const RESERVE_SHARE = 0.01;
+/** A reservation covers about this much of the counter's recent traffic on this instance, ms. */
+const RESERVE_HORIZON_MS = 100;
+/** Counters held in memory at most (one per key and window); the oldest idle ones go first. */
+const MAX_LEASES = 50_000;
+
 interface Waiter {
   resolve(count: number): void;
   reject(err: unknown): void;
 }
 
-interface Batch {
-  waiting: Waiter[];
+/** This instance's share of one counter in one window. */
+interface Lease {
+  readonly redisKey: string;
+  readonly windowMs: number;
+  readonly windowEnd: number;
+  /** Budget reserved in Redis and not used yet. */
+  tokens: number;
+  /** The Redis counter after this instance's last reservation (every instance's hits and reservations). */
+  total: number;
+  limit: number;
+  /** Redis granted less than asked: nothing more can be had in this window. */
+  spent: boolean;
+  /** A reservation in flight, and the hits waiting for it. */
   flying: boolean;
-}
-
-/** Takes one hit on each counter and says whether the request is within every limit (undefined: no counter). */
-export interface LimitCounters {
-  hit(hits: readonly LimitHit[], now?: number): Promise<LimitDecision | undefined>;
+  waiting: Waiter[];
+  /** Hits since the last reservation was sent, and when it was: this instance's rate on the counter. */
+  hitsSinceReserve: number;
+  reservedAt: number;
 }
 
 /**
  * Fixed-window counters in Redis Cluster, shared by every gateway instance. Windows are aligned to
  * the epoch, so two gateways count into the same key. Throws when Redis fails; the caller decides
  * between failing open and closed.
+ *
+ * A counter with a limit of {@link RESERVE_FROM_LIMIT} or more is not incremented per request:
+ * each instance reserves a slice of the window's budget (INCRBY n, n about 100 ms of its traffic on
+ * that counter, at most 1 % of the limit) and spends it locally, reserving the next slice in the
+ * background before this one runs out, so a busy counter costs a Redis call every ~100 ms instead
+ * of one per request and no request waits on Redis. Redis never hands out more than the limit, so
+ * all instances together never admit more than the limit in a window; what an instance reserved and
+ * did not use before the window ended is lost (at most 1 % of the limit per instance and counter).
+ * Smaller limits are exact, as every counter was before: one increment per request.
  */
 export class RedisRateLimiter implements LimitCounters {
   private readonly redis: WithHit;
-  private readonly batches = new Map<string, Batch>();
+  private readonly leases = new Map<string, Lease>();
+  private readonly sweeper: NodeJS.Timeout;
 
   /**
    * @param timeoutMs bound on one Redis call: ioredis queues commands while the cluster is
@@ -63,68 +100,138 @@ export class RedisRateLimiter implements LimitCounters {
   ) {
     redis.defineCommand('rateLimitHit', { numberOfKeys: 1, lua: HIT_SCRIPT });
     this.redis = redis as WithHit;
+    this.sweeper = setInterval(() => this.sweep(Date.now()), 5_000).unref();
   }
 
-  async hit(hits: readonly LimitHit[], now = Date.now()): Promise<LimitDecision | undefined> {
-    if (hits.length === 0) return undefined;
-    const results = await Promise.all(
-      hits.map(async ({ key, rule }) => {
-        const windowMs = rule.windowSeconds * 1000;
-        const index = Math.floor(now / windowMs);
-        const count = await this.increment(`${this.prefix}:${key}:${rule.windowSeconds}:${index}`, windowMs + 1000);
-        const resetSeconds = Math.max(1, Math.ceil(((index + 1) * windowMs - now) / 1000));
-        return { allowed: count <= rule.limit, limit: rule.limit, remaining: Math.max(0, rule.limit - count), resetSeconds, windowSeconds: rule.windowSeconds };
+  hit(hits: readonly LimitHit[], now = Date.now()): Promise<LimitDecision | undefined> {
+    if (hits.length === 0) return Promise.resolve(undefined);
+    if (hits.length === 1) return this.one(hits[0], now);
+    return Promise.all(hits.map((h) => this.one(h, now))).then((decisions) =>
+      // A rejection wins; among equals, the counter with the fewest remaining requests.
+      decisions.reduce((a, b) => {
+        if (a.allowed !== b.allowed) return a.allowed ? b : a;
+        return b.remaining < a.remaining ? b : a;
       }),
     );
-    // A rejection wins; among equals, the counter with the fewest remaining requests.
-    return results.reduce((a, b) => {
-      if (a.allowed !== b.allowed) return a.allowed ? b : a;
-      return b.remaining < a.remaining ? b : a;
+  }
+
+  /** Stops the sweep of ended windows. */
+  close(): void {
+    clearInterval(this.sweeper);
+  }
+
+  private one({ key, rule }: LimitHit, now: number): Promise<LimitDecision> {
+    const windowMs = rule.windowSeconds * 1000;
+    const index = Math.floor(now / windowMs);
+    const lease = this.lease(`${this.prefix}:${key}:${rule.windowSeconds}:${index}`, windowMs, (index + 1) * windowMs, rule.limit);
+    const decide = (count: number): LimitDecision => ({
+      allowed: count <= rule.limit,
+      limit: rule.limit,
+      remaining: Math.max(0, rule.limit - count),
+      resetSeconds: Math.max(1, Math.ceil((lease.windowEnd - now) / 1000)),
+      windowSeconds: rule.windowSeconds,
     });
+    lease.hitsSinceReserve += 1;
+    if (lease.tokens > 0) {
+      lease.tokens -= 1;
+      this.prefetch(lease, now);
+      return Promise.resolve(decide(lease.total - lease.tokens));
+    }
+    if (lease.spent) return Promise.resolve(decide(rule.limit + 1));
+    return new Promise<number>((resolve, reject) => {
+      lease.waiting.push({ resolve, reject });
+      if (!lease.flying) this.reserve(lease, now);
+    }).then(decide);
+  }
+
+  private lease(redisKey: string, windowMs: number, windowEnd: number, limit: number): Lease {
+    let lease = this.leases.get(redisKey);
+    if (!lease) {
+      if (this.leases.size >= MAX_LEASES) this.sweep(Date.now(), true);
+      lease = { redisKey, windowMs, windowEnd, tokens: 0, total: 0, limit, spent: false, flying: false, waiting: [], hitsSinceReserve: 0, reservedAt: 0 };
+      this.leases.set(redisKey, lease);
+    } else if (lease.limit !== limit) {
+      // New settings mid-window: a raised limit may have budget again.
+      lease.limit = limit;
+      lease.spent = false;
+    }
+    return lease;
+  }
+
+  /** How much to reserve: what is waiting, or ~100 ms of this instance's traffic, at most 1 % of the limit. */
+  private reservation(lease: Lease, now: number): number {
+    if (lease.limit < RESERVE_FROM_LIMIT) return lease.waiting.length;
+    const elapsed = Math.max(1, now - lease.reservedAt);
+    const ahead = lease.reservedAt === 0 ? 1 : Math.ceil((lease.hitsSinceReserve * RESERVE_HORIZON_MS) / elapsed);
+    return Math.max(lease.waiting.length, Math.min(ahead, Math.floor(lease.limit * RESERVE_SHARE)));
+  }
+
+  /** Reserves the next slice in the background once half of the last one is spent (reserving counters only). */
+  private prefetch(lease: Lease, now: number): void {
+    if (lease.flying || lease.spent || lease.limit < RESERVE_FROM_LIMIT) return;
+    if (lease.tokens * 2 > this.reservation(lease, now)) return;
+    this.reserve(lease, now);
   }
 
   /**
-   * INCR with coalescing: at most one call per key is in flight; hits arriving meanwhile go out
-   * together as one INCRBY n when it returns, and each gets the count it would have got alone
-   * (total - n + its position). Exact like one INCR per hit, but a hot key (one busy client)
-   * costs one Redis round trip per RTT instead of one per request.
+   * One INCRBY for the waiting hits and whatever is reserved ahead: each waiter gets the count it
+   * would have got alone (exact for small limits), the rest stays with the lease. At most one call
+   * per counter is in flight; hits arriving meanwhile wait for the next.
    */
-  private increment(key: string, ttlMs: number): Promise<number> {
-    let batch = this.batches.get(key);
-    if (!batch) {
-      batch = { waiting: [], flying: false };
-      this.batches.set(key, batch);
-    }
-    const b = batch;
-    return new Promise<number>((resolve, reject) => {
-      b.waiting.push({ resolve, reject });
-      if (!b.flying) this.flush(key, b, ttlMs);
-    });
-  }
-
-  private flush(key: string, batch: Batch, ttlMs: number): void {
-    const group = batch.waiting;
-    batch.waiting = [];
-    batch.flying = true;
-    const done = (): void => {
-      batch.flying = false;
-      if (batch.waiting.length > 0) this.flush(key, batch, ttlMs);
-      else this.batches.delete(key);
-    };
+  private reserve(lease: Lease, now: number): void {
+    const want = Math.max(1, this.reservation(lease, now));
+    const group = lease.waiting;
+    lease.waiting = [];
+    lease.flying = true;
+    lease.hitsSinceReserve = 0;
+    lease.reservedAt = now;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => reject(new Error(`rate limiter: Redis did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
     });
-    Promise.race([this.redis.rateLimitHit(key, ttlMs, group.length), timeout]).finally(() => clearTimeout(timer)).then(
+    Promise.race([this.redis.rateLimitHit(lease.redisKey, lease.windowMs + 1000, want), timeout]).finally(() => clearTimeout(timer)).then(
       (total) => {
-        const first = total - group.length + 1;
-        group.forEach((w, i) => w.resolve(first + i));
-        done();
+        // Redis counts every hit asked for; what was within the limit is this instance's to spend.
+        const granted = Math.max(0, Math.min(want, lease.limit - (total - want)));
+        if (granted < want) lease.spent = true;
+        lease.total = total - want + granted;
+        lease.tokens += granted;
+        const first = total - want + 1;
+        group.forEach((w, i) => {
+          if (i < granted) lease.tokens -= 1;
+          w.resolve(first + i);
+        });
+        this.landed(lease, Date.now());
       },
       (err: unknown) => {
         for (const w of group) w.reject(err);
-        done();
+        this.landed(lease, Date.now());
       },
     );
+  }
+
+  private landed(lease: Lease, now: number): void {
+    lease.flying = false;
+    if (lease.waiting.length === 0) return;
+    // Hits that arrived meanwhile: served from what was reserved ahead, or by the next call.
+    while (lease.tokens > 0 && lease.waiting.length > 0) {
+      lease.tokens -= 1;
+      lease.waiting.shift()!.resolve(lease.total - lease.tokens);
+    }
+    if (lease.waiting.length === 0) return;
+    if (lease.spent) {
+      for (const w of lease.waiting.splice(0)) w.resolve(lease.limit + 1);
+      return;
+    }
+    this.reserve(lease, now);
+  }
+
+  /** Drops the counters of ended windows (and, when memory is full, the oldest idle ones). */
+  private sweep(now: number, evict = false): void {
+    for (const [key, lease] of this.leases) {
+      const idle = !lease.flying && lease.waiting.length === 0;
+      if (idle && (lease.windowEnd <= now || evict)) this.leases.delete(key);
+      if (evict && this.leases.size < MAX_LEASES / 2) return;
+    }
   }
 }

@@ -281,6 +281,11 @@ export const kitSpec = {
   CLIENT_RETRIES: env.int({ default: 2, min: 0, max: 10 }),
   BODY_LIMIT_BYTES: env.int({ default: 1_048_576, min: 1 }),
   /**
+   * Record the per-request metrics: `http_requests_total` and `http_request_duration_seconds`, and
+   * a service's own per-request series (the gateway's). Off only to measure what they cost.
+   */
+  REQUEST_METRICS: env.bool({ default: true }),
+  /**
    * A service answers every request within this, a 503 with Retry-After at worst; every wait inside
    * a request is a share of it ({@link budgets}). Keep it below the gateway's CLIENT_TIMEOUT_MS.
    * Not applied by the gateway itself (its CLIENT_TIMEOUT_MS bounds its upstream calls).

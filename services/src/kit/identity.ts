@@ -76,6 +76,15 @@ export function isReservedHeader(name: string): boolean {
   return RESERVED_HEADER_PREFIXES.some((p) => lower.startsWith(p));
 }
 
+/** Deletes every reserved header (node's header names are lower case already). */
+export function dropReservedHeaders(headers: IncomingHttpHeaders): void {
+  for (const name in headers) {
+    // 'x' first: most headers are not x- ones.
+    const first = name.charCodeAt(0);
+    if ((first === 120 || first === 88) && isReservedHeader(name)) delete headers[name];
+  }
+}
+
 function one(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v || undefined;
 }

@@ -43,8 +43,8 @@ export { createLogger } from './logger';
 export type { Logger, LoggerSettings } from './logger';
 
 /** Prometheus metrics: a per-service registry with HTTP request counter + latency histogram. */
-export { createMetrics, LATENCY_BUCKETS, Counter, Gauge, Histogram, Registry } from './metrics';
-export type { HttpMetrics } from './metrics';
+export { createMetrics, HotPathCounter, HotPathHistogram, LATENCY_BUCKETS, Counter, Gauge, Histogram, Registry } from './metrics';
+export type { HotPathMetricSettings, HttpMetrics } from './metrics';
 
 /** `/healthz` + `/readyz` state and readiness checks. */
 export { Health } from './health';
@@ -55,6 +55,7 @@ export { RegistryClient, REGISTRY_ROOT, SERVICES_PREFIX, CONFIG_PREFIX, instance
 export type { ServiceInstance, RegistryOptions } from './registry';
 
 /** Calls other services by name: balancing, timeouts, retries, per-instance breakers, fallback. */
+export { ResponseBody } from './response-body';
 export {
   DEPENDENCY_UNAVAILABLE_HEADER, IDEMPOTENCY_KEY_HEADER, ServiceClient, NoInstanceError, BreakerOpenError, FailureStatusError, ServiceHttpError, neverReached,
 } from './service-client';
@@ -72,7 +73,7 @@ export type { RedisClientOptions, RedisClusterConfig, RedisClusterSettings } fro
 
 /** Identity headers the gateway sets after JWT verification, and helpers to read / propagate them. */
 export {
-  IDENTITY_HEADERS, REQUEST_ID_HEADER, RESERVED_HEADER_PREFIXES, identityHeaders, isReservedHeader, propagatedHeaders, readIdentity,
+  IDENTITY_HEADERS, REQUEST_ID_HEADER, RESERVED_HEADER_PREFIXES, dropReservedHeaders, identityHeaders, isReservedHeader, propagatedHeaders, readIdentity,
 } from './identity';
 export type { Identity } from './identity';
 

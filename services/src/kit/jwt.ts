@@ -54,6 +54,9 @@ export interface TokenVerifier {
 
 const DEFAULT_ALGORITHMS = ['RS256', 'ES256', 'EdDSA'];
 
+/** Verified tokens remembered (each at most 60 s, never past its `exp`). */
+const MAX_CACHED_TOKENS = 10_000;
+
 /**
  * Verifies bearer tokens with jose. Verified tokens are cached (bounded, at most 60 s and never
  * past `exp`), so a client reusing its token costs one signature check a minute, not one per request.
@@ -90,15 +93,16 @@ export class JwtVerifier implements TokenVerifier {
   /** Checks the `authorization` header; resolves the identity or throws {@link AuthError} (or {@link KeysUnavailableError}). */
   async verify(authorization: string | undefined): Promise<Identity> {
     if (!authorization) throw new AuthError('missing_token', 'Authorization header with a Bearer token is required');
+    // Keyed by the whole header: a client repeating its token costs one map lookup.
+    const now = Date.now();
+    const hit = this.cache.get(authorization);
+    if (hit && hit.until > now) return hit.identity;
     const m = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)\s*$/i.exec(authorization);
     if (!m) {
       if (!/^Bearer\s/i.test(authorization)) throw new AuthError('unsupported_scheme', 'Only Bearer tokens are accepted');
       throw new AuthError('invalid_token', 'The bearer token is not a JWT');
     }
     const token = m[1];
-    const now = Date.now();
-    const hit = this.cache.get(token);
-    if (hit && hit.until > now) return hit.identity;
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.key as KeyLike, {
@@ -113,9 +117,18 @@ export class JwtVerifier implements TokenVerifier {
     }
     if (typeof payload.sub !== 'string' || payload.sub === '') throw new AuthError('invalid_claims', 'The token has no subject');
     const identity = identityOf(payload);
-    if (this.cache.size >= 10_000) this.cache.clear();
-    this.cache.set(token, { identity, until: Math.min(now + 60_000, (payload.exp ?? Infinity) * 1000) });
+    if (this.cache.size >= MAX_CACHED_TOKENS) this.evictOldest();
+    this.cache.set(authorization, { identity, until: Math.min(now + 60_000, (payload.exp ?? Infinity) * 1000) });
     return identity;
+  }
+
+  /** Full: the oldest tenth goes (insertion order), so a crowd of new tokens never empties the cache at once. */
+  private evictOldest(): void {
+    let n = MAX_CACHED_TOKENS / 10;
+    for (const key of this.cache.keys()) {
+      this.cache.delete(key);
+      if (--n <= 0) return;
+    }
   }
 }
 

@@ -3,6 +3,7 @@ import CircuitBreaker from 'opossum';
 import { Pool, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { ServiceInstance } from './registry';
+import { ResponseBody } from './response-body';
 import { TRACEPARENT, TRACESTATE, tracing, type TraceSpan, type Tracing } from './tracing';
 
 /** Where the client finds instances: a {@link RegistryClient} after `discover()`, or a stub in tests. */
@@ -60,18 +61,18 @@ export interface ServiceRequest {
   readonly signal?: AbortSignal;
 }
 
-/** A response, body not yet read (read it, or call `body.dump()`). */
+/** A response, body not yet read (read it, stream it, or call `body.dump()`). */
 export interface ServiceResponse {
   readonly statusCode: number;
   readonly headers: IncomingHttpHeaders;
-  readonly body: Dispatcher.ResponseData['body'];
+  readonly body: ResponseBody;
   /** The instance that answered (undefined when a fallback answered). */
   readonly instance?: ServiceInstance;
   /** Attempts made, retries included. */
   readonly attempts: number;
 }
 
-/** Called when every attempt failed: return a substitute response, or throw. */
+/** Called when every attempt failed: return a substitute response (its body `ResponseBody.of(...)`), or throw. */
 export type Fallback = (service: string, request: ServiceRequest, error: Error) => Promise<ServiceResponse> | ServiceResponse;
 
 /** Options of {@link ServiceClient}. */
@@ -248,12 +249,12 @@ export class ServiceClient {
       try {
         const timeout = Math.max(1, Math.min(request.timeoutMs ?? this.timeoutMs, remaining));
         const response = await this.attempt(service, instance, method, request, attempts, timeout);
-        await dropFailure();
+        if (lastFailure) await dropFailure();
         return response;
       } catch (err) {
         lastError = err as Error;
         if (err instanceof FailureStatusError) {
-          await dropFailure();
+          if (lastFailure) await dropFailure();
           lastFailure = err;
         }
         // Sent nowhere yet: any method goes to another instance. Otherwise only an idempotent one.
@@ -436,45 +437,10 @@ export class ServiceClient {
     };
     try {
       const res = await t.breaker.fire(async () => {
-        // undici's own headers timeout ticks at about 1 s granularity: the wait for the answer's
-        // headers gets a precise timer of its own (budgets nest by a second or less).
-        const waiting = new AbortController();
-        const onCallerAbort = () => waiting.abort(request.signal!.reason);
-        request.signal?.addEventListener('abort', onCallerAbort, { once: true });
-        let timedOut = false;
-        const timer = setTimeout(() => {
-          timedOut = true;
-          waiting.abort(new HeadersTimeoutError(timeout));
-        }, timeout);
-        let r: Dispatcher.ResponseData;
-        try {
-          r = await t.pool.request({
-            method: method as Dispatcher.HttpMethod,
-            path: request.path,
-            headers,
-            body,
-            headersTimeout: timeout + 1000,
-            bodyTimeout: timeout,
-            signal: waiting.signal,
-          });
-        } catch (err) {
-          if (timedOut) throw new HeadersTimeoutError(timeout);
-          throw err;
-        } finally {
-          clearTimeout(timer);
-          request.signal?.removeEventListener('abort', onCallerAbort);
-        }
-        if (request.signal) {
-          // Once the headers are in, only the caller's own signal may still cut the body short.
-          const body = r.body;
-          const cut = () => body.destroy(request.signal!.reason as Error);
-          request.signal.addEventListener('abort', cut, { once: true });
-          body.once('close', () => request.signal!.removeEventListener('abort', cut));
-        }
-        const response: ServiceResponse = { statusCode: r.statusCode, headers: r.headers, body: r.body, instance, attempts };
-        // The body emits close once read to the end, destroyed, or dumped.
-        r.body.once('close', release);
-        if (this.failureStatuses.has(r.statusCode) && r.headers[DEPENDENCY_UNAVAILABLE_HEADER] === undefined) throw new FailureStatusError(response);
+        const response = await this.send(t, instance, method, request, headers, body, attempts, timeout);
+        // The body is done (read, dropped or broken off): the instance has one call less.
+        response.body.onClose(release);
+        if (this.failureStatuses.has(response.statusCode) && response.headers[DEPENDENCY_UNAVAILABLE_HEADER] === undefined) throw new FailureStatusError(response);
         return response;
       });
       report('ok');
@@ -499,6 +465,77 @@ export class ServiceClient {
       if (outcome === 'breaker_open') throw new BreakerOpenError(service);
       throw err;
     }
+  }
+
+  /**
+   * One request on the instance's pool, resolved at the answer's headers. undici's own headers
+   * timeout ticks at about 1 s granularity: the wait for the headers has a precise timer of its own
+   * (budgets nest by a second or less). The caller's signal aborts the request, body included.
+   */
+  private send(
+    t: Target,
+    instance: ServiceInstance,
+    method: string,
+    request: ServiceRequest,
+    headers: Record<string, string | string[]>,
+    body: string | Buffer | undefined,
+    attempts: number,
+    timeout: number,
+  ): Promise<ServiceResponse> {
+    return new Promise<ServiceResponse>((resolve, reject) => {
+      if (request.signal?.aborted) {
+        reject(request.signal.reason);
+        return;
+      }
+      let controller: Dispatcher.DispatchController | undefined;
+      let reason: Error | undefined;
+      let response: ResponseBody | undefined;
+      const signal = request.signal;
+      const finish = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onCallerAbort);
+      };
+      const abort = (why: Error): void => {
+        if (reason) return;
+        reason = why;
+        // Not on a connection yet (queued in the pool): give up now; it is dropped when dequeued.
+        if (controller) controller.abort(why);
+        else if (!response) {
+          finish();
+          reject(why);
+        }
+      };
+      const onCallerAbort = (): void => abort(signal!.reason as Error);
+      const timer = setTimeout(() => abort(new HeadersTimeoutError(timeout)), timeout);
+      signal?.addEventListener('abort', onCallerAbort, { once: true });
+      t.pool.dispatch(
+        { method: method as Dispatcher.HttpMethod, path: request.path, headers, body, headersTimeout: timeout + 1000, bodyTimeout: timeout },
+        {
+          onRequestStart(c) {
+            controller = c;
+            if (reason) c.abort(reason);
+          },
+          onResponseStart(c, statusCode, responseHeaders) {
+            if (statusCode < 200) return; // informational (100 Continue): the answer follows
+            clearTimeout(timer);
+            response = new ResponseBody(c);
+            resolve({ statusCode, headers: responseHeaders, body: response, instance, attempts });
+          },
+          onResponseData(_c, chunk) {
+            response!.push(chunk);
+          },
+          onResponseEnd() {
+            finish();
+            response!.end();
+          },
+          onResponseError(_c, err) {
+            finish();
+            if (response) response.fail(reason ?? err);
+            else reject(reason ?? err);
+          },
+        },
+      );
+    });
   }
 
   /** Drops pools and breakers of instances gone from discovery for a while. */
@@ -555,7 +592,9 @@ function targetKey(instance: ServiceInstance): string {
 
 function outgoingHeaders(request: ServiceRequest): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(request.headers ?? {})) {
+  const headers = request.headers ?? {};
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower)) continue;

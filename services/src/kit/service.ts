@@ -6,7 +6,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import type { Logger } from 'pino';
 import { budgets as budgetsOf, loadKitConfig, type Budgets, type KitConfig } from './config';
 import { Health, type ReadinessCheck } from './health';
-import { REQUEST_ID_HEADER, identityHeaders, isReservedHeader, readIdentity } from './identity';
+import { REQUEST_ID_HEADER, dropReservedHeaders, identityHeaders, readIdentity } from './identity';
 import { KeysUnavailableError, type TokenVerifier } from './jwt';
 import { createLogger } from './logger';
 import { Counter, createMetrics, type HttpMetrics } from './metrics';
@@ -258,9 +258,11 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
   });
   app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
-    const labels = { method: req.method, route, status: String(reply.statusCode) };
-    metrics.requests.inc(labels);
-    metrics.duration.observe(labels, reply.elapsedTime / 1000);
+    if (config.REQUEST_METRICS) {
+      const status = String(reply.statusCode);
+      metrics.requests.inc(req.method, route, status);
+      metrics.duration.observe(reply.elapsedTime / 1000, req.method, route, status);
+    }
     if (route !== '/healthz' && route !== '/readyz' && route !== '/metrics' && log.isLevelEnabled('info')) {
       // onResponse runs outside the request's context: the access line enters its span for trace_id.
       if (req.span) tr.withSpan(req.span, () => accessLine(req, reply, route));
@@ -313,7 +315,7 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
   if (def.tokens) {
     const verifier = await def.tokens(ctx);
     app.addHook('onRequest', async (req, reply) => {
-      for (const name of Object.keys(req.headers)) if (isReservedHeader(name)) delete req.headers[name];
+      dropReservedHeaders(req.headers);
       const authorization = req.headers.authorization;
       if (!authorization) return;
       try {

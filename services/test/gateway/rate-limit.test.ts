@@ -1,4 +1,5 @@
 import { Cluster } from 'ioredis';
+import { RESERVE_SHARE } from '../../src/gateway/rate-limit';
 import { deadPort } from '../support/http';
 import {
   engineEnv, engines, eventually, startEcho, startGateway, testIssuer, unique, type TestGateway, type TestIssuer,
@@ -51,6 +52,26 @@ describe('distributed rate limiting (Redis Cluster)', () => {
     expect(Number(limited.retryAfter)).toBeLessThanOrEqual(3600);
     expect(limited).toMatchObject({ limit: '10', remaining: '0', policy: '10;w=3600' });
     expect(limited.body).toMatchObject({ error: 'rate_limited', retryAfter: Number(limited.retryAfter) });
+  });
+
+  it('two instances under concurrent load admit no more than the limit, and at most 1 % of it less each', async () => {
+    const name = unique('gateway');
+    const prefix = unique('rl');
+    const a = await gateway({ GATEWAY_NAME: name, RATE_LIMIT_KEY_PREFIX: prefix });
+    const b = await gateway({ GATEWAY_NAME: name, RATE_LIMIT_KEY_PREFIX: prefix });
+    // Limits of 200 and more are reserved ahead in slices (services/README.md, Rate limits).
+    const limits = { ip: { limit: 100_000, windowSeconds: 86_400 }, user: { limit: 1000, windowSeconds: 86_400 } };
+    await a.setting('rate-limits', limits);
+    await eventually(() => b.svc.ctx.registry!.config(name, 'rate-limits') === JSON.stringify(limits), 2000, 'b sees the limits');
+    const token = await issuer.token({ sub: unique('user') });
+    const statuses: number[] = [];
+    for (let burst = 0; burst < 33; burst++) {
+      statuses.push(...(await Promise.all(Array.from({ length: 40 }, (_, i) => hit(i % 2 ? b : a, token).then((r) => r.status)))));
+    }
+    const admitted = statuses.filter((st) => st === 200).length;
+    expect(statuses.filter((st) => st !== 200 && st !== 429)).toEqual([]);
+    expect(admitted).toBeLessThanOrEqual(limits.user.limit);
+    expect(admitted).toBeGreaterThanOrEqual(limits.user.limit * (1 - 2 * RESERVE_SHARE));
   });
 
   it('limits per user and per route, from hot-reloaded settings', async () => {

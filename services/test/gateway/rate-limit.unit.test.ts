@@ -1,4 +1,4 @@
-import { RedisRateLimiter } from '../../src/gateway/rate-limit';
+import { RESERVE_SHARE, RedisRateLimiter } from '../../src/gateway/rate-limit';
 import type { Cluster } from '../../src/kit';
 
 /** A stand-in for the Cluster: counts in memory, answers after a tick, records each call. */
@@ -54,5 +54,41 @@ describe('RedisRateLimiter', () => {
     const limiter = new RedisRateLimiter(redis, 't');
     const results = await Promise.allSettled([limiter.hit([{ key: 'ip:1', rule }]), limiter.hit([{ key: 'ip:1', rule }])]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  });
+
+  it('reserves budget ahead for a large limit: a busy counter costs a few Redis calls, not one per request', async () => {
+    const { redis, calls } = fakeRedis();
+    const limiter = new RedisRateLimiter(redis, 't');
+    const big = { limit: 1_000_000, windowSeconds: 60 };
+    let allowed = 0;
+    for (let burst = 0; burst < 20; burst++) {
+      const decisions = await Promise.all(Array.from({ length: 50 }, () => limiter.hit([{ key: 'ip:1', rule: big }])));
+      allowed += decisions.filter((d) => d!.allowed).length;
+    }
+    expect(allowed).toBe(1000);
+    expect(calls.length).toBeLessThan(40);
+    limiter.close();
+  });
+
+  it('two instances sharing a counter never admit more than the limit, and hold back at most 1 % of it each', async () => {
+    const { redis } = fakeRedis();
+    const instances = [new RedisRateLimiter(redis, 't'), new RedisRateLimiter(redis, 't')];
+    const shared = { limit: 1000, windowSeconds: 60 };
+    let allowed = 0;
+    for (let burst = 0; burst < 30; burst++) {
+      const decisions = await Promise.all(Array.from({ length: 50 }, (_, i) => instances[i % 2].hit([{ key: 'user:1', rule: shared }])));
+      allowed += decisions.filter((d) => d!.allowed).length;
+    }
+    expect(allowed).toBeLessThanOrEqual(shared.limit);
+    expect(allowed).toBeGreaterThanOrEqual(shared.limit * (1 - 2 * RESERVE_SHARE));
+    // Once the window's budget is spent, refusals cost no Redis call.
+    const { redis: counted, calls } = fakeRedis();
+    const alone = new RedisRateLimiter(counted, 't');
+    const small = { limit: 200, windowSeconds: 60 };
+    for (let i = 0; i < 250; i++) await alone.hit([{ key: 'ip:2', rule: small }]);
+    const before = calls.length;
+    expect((await alone.hit([{ key: 'ip:2', rule: small }]))!.allowed).toBe(false);
+    expect(calls.length).toBe(before);
+    for (const l of [...instances, alone]) l.close();
   });
 });
