@@ -278,7 +278,9 @@ http {
 
   // Latency at a fixed rate, half of b's maximum: what a client sees when the gateway is not saturated.
   const fixed = {};
-  const fixedTargets = targets.filter((t) => t.key === 'a' || t.key === 'b');
+  // BENCH_FIXED_TARGETS (default "ab"): the pair compared at the fixed rate, e.g. "af" for the floor's own latency.
+  const [fixedBase, fixedProxy] = (process.env.BENCH_FIXED_TARGETS || 'ab').split('');
+  const fixedTargets = [fixedBase, fixedProxy].map((k) => targets.find((t) => t.key === k)).filter(Boolean);
   const rate = Number(process.env.BENCH_FIXED_RATE) || Math.round((summary.b?.rps ?? 0) / 2);
   if (FIXED_DURATION > 0 && rate > 0 && fixedTargets.length === 2) {
     console.error(`fixed rate: ${rate} req/s, ${FIXED_DURATION} s each, latency from send to the end of the body`);
@@ -306,10 +308,9 @@ http {
   if (f && c) console.log(`ratio f/c: ${x(f.rps / c.rps)} req/s, CPU/request ${x(f.cpuUs / c.cpuUs, 1)}x: the floor of a Node proxy against nginx`);
   if (b && d) console.log(`ratio b/d: ${x(b.rps / d.rps)} req/s, CPU/request ${x(b.cpuUs / d.cpuUs)}x: the features cost ${x(100 * (1 - b.rps / d.rps), 0)} % of d's req/s (goal <= 30 %)`);
   if (fixed.rate) {
-    console.log(`fixed rate ${fixed.rate} req/s (half of b's maximum), ${ROUNDS} rounds x ${FIXED_DURATION} s, medians:`);
-    console.log(`  a upstream direct   p50 ${x(fixed.a.p50)} ms   p99 ${x(fixed.a.p99)} ms   (${fixed.a.failed} failed)`);
-    console.log(`  b gateway           p50 ${x(fixed.b.p50)} ms   p99 ${x(fixed.b.p99)} ms   (${fixed.b.failed} failed)`);
-    console.log(`  added by the gateway: p50 ${x(fixed.b.p50 - fixed.a.p50)} ms (goal <= 1), p99 ${x(fixed.b.p99 - fixed.a.p99)} ms (goal <= 3)`);
+    console.log(`fixed rate ${fixed.rate} req/s (${process.env.BENCH_FIXED_RATE ? 'BENCH_FIXED_RATE' : "half of b's maximum"}), ${ROUNDS} rounds x ${FIXED_DURATION} s, medians:`);
+    for (const k of [fixedBase, fixedProxy]) console.log(`  ${summary[k].label.padEnd(42)} p50 ${x(fixed[k].p50)} ms   p99 ${x(fixed[k].p99)} ms   (${fixed[k].failed} failed)`);
+    console.log(`  added by ${fixedProxy} over ${fixedBase}: p50 ${x(fixed[fixedProxy].p50 - fixed[fixedBase].p50)} ms (goal <= 1), p99 ${x(fixed[fixedProxy].p99 - fixed[fixedBase].p99)} ms (goal <= 3)`);
   }
   if (b && t) console.log(`tracing cost t - b: ${(t.cpuUs - b.cpuUs).toFixed(0)} µs CPU/request (${((t.cpuUs / b.cpuUs - 1) * 100).toFixed(0)} %), req/s ratio t/b ${(t.rps / b.rps).toFixed(2)}, p99 ${t.p99 - b.p99} ms`);
   rmSync(dir, { recursive: true, force: true });
