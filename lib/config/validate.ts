@@ -46,14 +46,21 @@ const isRetention = (v: unknown) => RETENTIONS.includes(v as number);
 
 const isGraviton = (t: string) => /^[a-z]+\d+g[a-z]*\./.test(t);
 
+/** An integer from min to max. */
+const isInt = (v: unknown, min: number, max: number): boolean => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+
+/** A check that records `<prefix><name>: <allowed> (got <value>)` in `problems` when `ok` is false. */
+function fieldCheck(problems: string[], prefix = '') {
+  return (name: string, ok: boolean, allowed: string, got: unknown): void => {
+    if (!ok) problems.push(`${prefix}${name}: ${allowed} (got ${JSON.stringify(got)})`);
+  };
+}
+
 /** Returns a list of problems, empty when valid. Pure: easy to unit test. */
 export function configProblems(c: PlatformConfig): string[] {
   const p: string[] = [];
-  const field = (name: string, ok: boolean, allowed: string, got: unknown) => {
-    if (!ok) p.push(`${name}: ${allowed} (got ${JSON.stringify(got)})`);
-  };
+  const field = fieldCheck(p);
   const str = (v: unknown): v is string => typeof v === 'string';
-  const int = (v: unknown, min: number, max: number) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
   const prod = c.envName === 'prod';
 
   field('envName', (ENVIRONMENT_NAMES as readonly string[]).includes(c.envName), `must be one of ${ENVIRONMENT_NAMES.join(', ')}`, c.envName);
@@ -68,8 +75,8 @@ export function configProblems(c: PlatformConfig): string[] {
   const n = c.network ?? ({} as PlatformConfig['network']);
   const vpcPrefix = isCidr(n.vpcCidr) ? prefixOf(n.vpcCidr) : -1;
   field('network.vpcCidr', vpcPrefix >= 16 && vpcPrefix <= 20, 'must be an IPv4 CIDR with a prefix length from /16 to /20, e.g. 10.20.0.0/16', n.vpcCidr);
-  field('network.maxAzs', int(n.maxAzs, prod ? 2 : 1, 6), prod ? 'must be an integer from 2 to 6 in prod (Multi-AZ)' : 'must be an integer from 1 to 6', n.maxAzs);
-  field('network.natGateways', int(n.natGateways, prod ? 2 : 1, Number.isInteger(n.maxAzs) ? n.maxAzs : 6),
+  field('network.maxAzs', isInt(n.maxAzs, prod ? 2 : 1, 6), prod ? 'must be an integer from 2 to 6 in prod (Multi-AZ)' : 'must be an integer from 1 to 6', n.maxAzs);
+  field('network.natGateways', isInt(n.natGateways, prod ? 2 : 1, Number.isInteger(n.maxAzs) ? n.maxAzs : 6),
     `must be an integer from ${prod ? 2 : 1} to network.maxAzs`, n.natGateways);
   field('network.interfaceEndpoints', Array.isArray(n.interfaceEndpoints) && n.interfaceEndpoints.every(isEndpointService),
     'must be a list of ec2.InterfaceVpcEndpointAwsService member names such as ECR, STS, SECRETS_MANAGER', n.interfaceEndpoints);
@@ -93,23 +100,23 @@ export function configProblems(c: PlatformConfig): string[] {
   const m = c.mysql ?? ({} as PlatformConfig['mysql']);
   field('mysql.instanceType', str(m.instanceType) && RDS_TYPE.test(m.instanceType), 'must be an instance type without the db. prefix, e.g. t4g.medium', m.instanceType);
   field('mysql.multiAz', typeof m.multiAz === 'boolean' && (!prod || m.multiAz), prod ? 'must be true in prod' : 'must be true or false', m.multiAz);
-  field('mysql.allocatedStorageGiB', int(m.allocatedStorageGiB, 20, 65536), 'must be an integer from 20 to 65536', m.allocatedStorageGiB);
-  field('mysql.maxAllocatedStorageGiB', int(m.maxAllocatedStorageGiB, Number.isInteger(m.allocatedStorageGiB) ? m.allocatedStorageGiB : 20, 65536),
+  field('mysql.allocatedStorageGiB', isInt(m.allocatedStorageGiB, 20, 65536), 'must be an integer from 20 to 65536', m.allocatedStorageGiB);
+  field('mysql.maxAllocatedStorageGiB', isInt(m.maxAllocatedStorageGiB, Number.isInteger(m.allocatedStorageGiB) ? m.allocatedStorageGiB : 20, 65536),
     'must be an integer from mysql.allocatedStorageGiB to 65536', m.maxAllocatedStorageGiB);
-  field('mysql.backupRetentionDays', int(m.backupRetentionDays, 7, 35), 'must be an integer from 7 to 35 (Control Tower CT.RDS.PR.8)', m.backupRetentionDays);
+  field('mysql.backupRetentionDays', isInt(m.backupRetentionDays, 7, 35), 'must be an integer from 7 to 35 (Control Tower CT.RDS.PR.8)', m.backupRetentionDays);
   field('mysql.databaseName', str(m.databaseName) && DB_NAME.test(m.databaseName), 'must be a MySQL identifier: a letter, then letters, digits or _', m.databaseName);
 
   const r = c.redis ?? ({} as PlatformConfig['redis']);
   field('redis.engine', r.engine === 'redis' || r.engine === 'valkey', "must be 'redis' or 'valkey'", r.engine);
   field('redis.nodeType', str(r.nodeType) && CACHE_TYPE.test(r.nodeType), 'must be an ElastiCache node type such as cache.t4g.small', r.nodeType);
-  field('redis.shards', int(r.shards, 1, 500), 'must be an integer from 1 to 500', r.shards);
-  field('redis.replicasPerShard', int(r.replicasPerShard, 1, 5), 'must be an integer from 1 to 5 (automatic failover needs a replica)', r.replicasPerShard);
-  field('redis.snapshotRetentionDays', int(r.snapshotRetentionDays, prod ? 1 : 0, 35), `must be an integer from ${prod ? 1 : 0} to 35`, r.snapshotRetentionDays);
+  field('redis.shards', isInt(r.shards, 1, 500), 'must be an integer from 1 to 500', r.shards);
+  field('redis.replicasPerShard', isInt(r.replicasPerShard, 1, 5), 'must be an integer from 1 to 5 (automatic failover needs a replica)', r.replicasPerShard);
+  field('redis.snapshotRetentionDays', isInt(r.snapshotRetentionDays, prod ? 1 : 0, 35), `must be an integer from ${prod ? 1 : 0} to 35`, r.snapshotRetentionDays);
 
   const s = c.search ?? ({} as PlatformConfig['search']);
   field('search.dataNodeType', str(s.dataNodeType) && SEARCH_TYPE.test(s.dataNodeType), 'must be an OpenSearch instance type such as r7g.large.search', s.dataNodeType);
-  field('search.zoneCount', int(s.zoneCount, prod ? 2 : 1, 3), prod ? 'must be 2 or 3 in prod' : 'must be 1, 2 or 3', s.zoneCount);
-  field('search.dataNodes', int(s.dataNodes, 1, 80) && (!Number.isInteger(s.zoneCount) || s.dataNodes % s.zoneCount === 0),
+  field('search.zoneCount', isInt(s.zoneCount, prod ? 2 : 1, 3), prod ? 'must be 2 or 3 in prod' : 'must be 1, 2 or 3', s.zoneCount);
+  field('search.dataNodes', isInt(s.dataNodes, 1, 80) && (!Number.isInteger(s.zoneCount) || s.dataNodes % s.zoneCount === 0),
     'must be an integer from 1 to 80 and a multiple of search.zoneCount', s.dataNodes);
   if (Number.isInteger(s.zoneCount) && Number.isInteger(n.maxAzs)) {
     field('search.zoneCount', s.zoneCount <= n.maxAzs, 'must not exceed network.maxAzs', s.zoneCount);
@@ -118,11 +125,11 @@ export function configProblems(c: PlatformConfig): string[] {
     field('search.masterNodeType', str(s.masterNodeType) && SEARCH_TYPE.test(s.masterNodeType), 'must be an OpenSearch instance type such as m7g.large.search', s.masterNodeType);
     field('search.masterNodes', s.masterNodes === 3 || s.masterNodes === 5, 'must be 3 or 5 when dedicated masters are used', s.masterNodes);
   }
-  field('search.volumeSizeGiB', int(s.volumeSizeGiB, 10, 16384), 'must be an integer from 10 to 16384', s.volumeSizeGiB);
+  field('search.volumeSizeGiB', isInt(s.volumeSizeGiB, 10, 16384), 'must be an integer from 10 to 16384', s.volumeSizeGiB);
 
   const b = c.buckets ?? ({} as PlatformConfig['buckets']);
-  field('buckets.noncurrentVersionExpirationDays', int(b.noncurrentVersionExpirationDays, 1, 3650), 'must be an integer from 1 to 3650', b.noncurrentVersionExpirationDays);
-  field('buckets.accessLogRetentionDays', int(b.accessLogRetentionDays, 1, 3650), 'must be an integer from 1 to 3650', b.accessLogRetentionDays);
+  field('buckets.noncurrentVersionExpirationDays', isInt(b.noncurrentVersionExpirationDays, 1, 3650), 'must be an integer from 1 to 3650', b.noncurrentVersionExpirationDays);
+  field('buckets.accessLogRetentionDays', isInt(b.accessLogRetentionDays, 1, 3650), 'must be an integer from 1 to 3650', b.accessLogRetentionDays);
   field('buckets.uploadCorsOrigins', Array.isArray(b.uploadCorsOrigins) && b.uploadCorsOrigins.length > 0 && b.uploadCorsOrigins.every((o) => str(o) && /^https?:\/\/[^/\s*]+$/.test(o)),
     'must be a non-empty list of origins like https://www.example.com (no wildcard, no path)', b.uploadCorsOrigins);
 
@@ -130,14 +137,14 @@ export function configProblems(c: PlatformConfig): string[] {
   if (bk === undefined) {
     if (c.envName !== 'dev') p.push(`backup: must be set in ${c.envName} (an AWS Backup plan for RDS and the uploads bucket: retentionDays, vaultLock, optional copyRegion)`);
   } else {
-    field('backup.retentionDays', int(bk.retentionDays, 7, 3650), 'must be an integer from 7 to 3650', bk.retentionDays);
+    field('backup.retentionDays', isInt(bk.retentionDays, 7, 3650), 'must be an integer from 7 to 3650', bk.retentionDays);
     field('backup.vaultLock', ['none', 'governance', 'compliance'].includes(bk.vaultLock), "must be 'none', 'governance' or 'compliance'", bk.vaultLock);
     if (prod) field('backup.vaultLock', bk.vaultLock === 'governance' || bk.vaultLock === 'compliance', "must be 'governance' or 'compliance' in prod (the vault is locked)", bk.vaultLock);
     if (bk.copyRegion !== undefined) {
       field('backup.copyRegion', str(bk.copyRegion) && REGION.test(bk.copyRegion) && bk.copyRegion !== c.region, `must be an AWS region name other than region (${c.region})`, bk.copyRegion);
     }
     if (bk.copyRetentionDays !== undefined) {
-      field('backup.copyRetentionDays', int(bk.copyRetentionDays, 7, 3650) && bk.copyRegion !== undefined, 'must be an integer from 7 to 3650, and only with backup.copyRegion', bk.copyRetentionDays);
+      field('backup.copyRetentionDays', isInt(bk.copyRetentionDays, 7, 3650) && bk.copyRegion !== undefined, 'must be an integer from 7 to 3650, and only with backup.copyRegion', bk.copyRetentionDays);
     }
   }
 
@@ -154,12 +161,12 @@ export function configProblems(c: PlatformConfig): string[] {
     && k.nodeInstanceTypes.every((t) => str(t) && RDS_TYPE.test(t)) && new Set(k.nodeInstanceTypes.map(isGraviton)).size === 1,
     'must be a non-empty list of EC2 instance types of one CPU architecture, e.g. ["m7g.large"]', k.nodeInstanceTypes);
   field('cluster.capacityType', k.capacityType === 'ON_DEMAND' || k.capacityType === 'SPOT', "must be 'ON_DEMAND' or 'SPOT'", k.capacityType);
-  field('cluster.minNodes', int(k.minNodes, prod ? 2 : 1, 100), `must be an integer from ${prod ? 2 : 1} to 100`, k.minNodes);
-  field('cluster.maxNodes', int(k.maxNodes, Number.isInteger(k.minNodes) ? k.minNodes : 1, 100), 'must be an integer from cluster.minNodes to 100', k.maxNodes);
-  field('cluster.desiredNodes', int(k.desiredNodes, Number.isInteger(k.minNodes) ? k.minNodes : 1, Number.isInteger(k.maxNodes) ? k.maxNodes : 100),
+  field('cluster.minNodes', isInt(k.minNodes, prod ? 2 : 1, 100), `must be an integer from ${prod ? 2 : 1} to 100`, k.minNodes);
+  field('cluster.maxNodes', isInt(k.maxNodes, Number.isInteger(k.minNodes) ? k.minNodes : 1, 100), 'must be an integer from cluster.minNodes to 100', k.maxNodes);
+  field('cluster.desiredNodes', isInt(k.desiredNodes, Number.isInteger(k.minNodes) ? k.minNodes : 1, Number.isInteger(k.maxNodes) ? k.maxNodes : 100),
     'must be an integer from cluster.minNodes to cluster.maxNodes', k.desiredNodes);
-  field('cluster.nodeDiskGiB', int(k.nodeDiskGiB, 20, 16384), 'must be an integer from 20 to 16384', k.nodeDiskGiB);
-  field('cluster.maxPodsPerNode', k.maxPodsPerNode === undefined || int(k.maxPodsPerNode, 8, 110), 'must be an integer from 8 to 110 when set (pods per node with prefix delegation)', k.maxPodsPerNode);
+  field('cluster.nodeDiskGiB', isInt(k.nodeDiskGiB, 20, 16384), 'must be an integer from 20 to 16384', k.nodeDiskGiB);
+  field('cluster.maxPodsPerNode', k.maxPodsPerNode === undefined || isInt(k.maxPodsPerNode, 8, 110), 'must be an integer from 8 to 110 when set (pods per node with prefix delegation)', k.maxPodsPerNode);
   field('cluster.adminPrincipalArns', Array.isArray(k.adminPrincipalArns) && k.adminPrincipalArns.every((a) => str(a) && IAM_PRINCIPAL.test(a)),
     'must be a list of IAM role or user ARNs', k.adminPrincipalArns);
   field('cluster.logRetentionDays', isRetention(k.logRetentionDays), `must be a CloudWatch Logs retention: one of ${RETENTIONS.join(', ')}`, k.logRetentionDays);
@@ -181,22 +188,22 @@ export function configProblems(c: PlatformConfig): string[] {
     field('edge.albCertificateArn', str(e.albCertificateArn) && /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/.test(e.albCertificateArn) && albRegion === c.region,
       `must be an ACM certificate ARN in the app's region (${c.region}) covering edge.domainName; ${why}`, e.albCertificateArn);
   }
-  field('edge.gatewayPort', int(e.gatewayPort, 1024, 65535), 'must be an integer port from 1024 to 65535', e.gatewayPort);
+  field('edge.gatewayPort', isInt(e.gatewayPort, 1024, 65535), 'must be an integer port from 1024 to 65535', e.gatewayPort);
   field('edge.healthCheckPath', str(e.healthCheckPath) && /^\/[A-Za-z0-9/_.-]*$/.test(e.healthCheckPath), 'must be a path starting with /', e.healthCheckPath);
-  field('edge.deregistrationDelaySeconds', int(e.deregistrationDelaySeconds, 0, 3600), 'must be an integer from 0 to 3600', e.deregistrationDelaySeconds);
-  field('edge.slowStartSeconds', e.slowStartSeconds === 0 || int(e.slowStartSeconds, 30, 900), 'must be 0 (off) or an integer from 30 to 900', e.slowStartSeconds);
+  field('edge.deregistrationDelaySeconds', isInt(e.deregistrationDelaySeconds, 0, 3600), 'must be an integer from 0 to 3600', e.deregistrationDelaySeconds);
+  field('edge.slowStartSeconds', e.slowStartSeconds === 0 || isInt(e.slowStartSeconds, 30, 900), 'must be 0 (off) or an integer from 30 to 900', e.slowStartSeconds);
   const st = e.stickiness ?? ({} as PlatformConfig['edge']['stickiness']);
   field('edge.stickiness.mode', st.mode === 'lb_cookie' || st.mode === 'app_cookie', "must be 'lb_cookie' or 'app_cookie'", st.mode);
-  field('edge.stickiness.durationSeconds', int(st.durationSeconds, 1, 604800), 'must be an integer from 1 to 604800 (7 days)', st.durationSeconds);
+  field('edge.stickiness.durationSeconds', isInt(st.durationSeconds, 1, 604800), 'must be an integer from 1 to 604800 (7 days)', st.durationSeconds);
   if (st.mode === 'app_cookie') {
     field('edge.stickiness.appCookieName', str(st.appCookieName) && COOKIE.test(st.appCookieName) && !/^AWSALB/i.test(st.appCookieName),
       'must be a cookie name (letters, digits, _ -) not starting with AWSALB when mode is app_cookie', st.appCookieName);
   }
   field('edge.sessionCookieName', str(e.sessionCookieName) && COOKIE.test(e.sessionCookieName), 'must be a cookie name of letters, digits, _ or -', e.sessionCookieName);
-  field('edge.apiDefaultTtlSeconds', int(e.apiDefaultTtlSeconds, 0, 3600), 'must be an integer from 0 to 3600', e.apiDefaultTtlSeconds);
+  field('edge.apiDefaultTtlSeconds', isInt(e.apiDefaultTtlSeconds, 0, 3600), 'must be an integer from 0 to 3600', e.apiDefaultTtlSeconds);
   field('edge.priceClass', ['100', '200', 'All'].includes(e.priceClass), "must be '100', '200' or 'All'", e.priceClass);
   const w = e.waf ?? ({} as PlatformConfig['edge']['waf']);
-  field('edge.waf.rateLimitPer5Min', int(w.rateLimitPer5Min, 10, 2_000_000_000), 'must be an integer from 10 to 2000000000', w.rateLimitPer5Min);
+  field('edge.waf.rateLimitPer5Min', isInt(w.rateLimitPer5Min, 10, 2_000_000_000), 'must be an integer from 10 to 2000000000', w.rateLimitPer5Min);
   field('edge.waf.allowCidrs', Array.isArray(w.allowCidrs) && w.allowCidrs.every(isCidr), 'must be a list of IPv4 CIDRs', w.allowCidrs);
   field('edge.waf.denyCidrs', Array.isArray(w.denyCidrs) && w.denyCidrs.every(isCidr), 'must be a list of IPv4 CIDRs', w.denyCidrs);
   p.push(...timeoutProblems(c));
@@ -210,14 +217,11 @@ function timeoutProblems(c: PlatformConfig): string[] {
   const t = c.timeouts;
   if (!t || typeof t !== 'object') return ['timeouts: must be set (serviceRequestMs, gatewayUpstreamMs, loadBalancerIdleSeconds, cdnOriginReadSeconds)'];
   const p: string[] = [];
-  const int = (v: unknown, min: number, max: number) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
-  const field = (name: string, ok: boolean, allowed: string, got: unknown) => {
-    if (!ok) p.push(`timeouts.${name}: ${allowed} (got ${JSON.stringify(got)})`);
-  };
-  field('serviceRequestMs', int(t.serviceRequestMs, 100, 600_000), 'must be an integer from 100 to 600000', t.serviceRequestMs);
-  field('gatewayUpstreamMs', int(t.gatewayUpstreamMs, 100, 600_000), 'must be an integer from 100 to 600000', t.gatewayUpstreamMs);
-  field('loadBalancerIdleSeconds', int(t.loadBalancerIdleSeconds, 1, 4000), 'must be an integer from 1 to 4000 (ALB idle timeout)', t.loadBalancerIdleSeconds);
-  field('cdnOriginReadSeconds', int(t.cdnOriginReadSeconds, 1, 60), 'must be an integer from 1 to 60 (CloudFront origin read timeout without a quota increase)', t.cdnOriginReadSeconds);
+  const field = fieldCheck(p, 'timeouts.');
+  field('serviceRequestMs', isInt(t.serviceRequestMs, 100, 600_000), 'must be an integer from 100 to 600000', t.serviceRequestMs);
+  field('gatewayUpstreamMs', isInt(t.gatewayUpstreamMs, 100, 600_000), 'must be an integer from 100 to 600000', t.gatewayUpstreamMs);
+  field('loadBalancerIdleSeconds', isInt(t.loadBalancerIdleSeconds, 1, 4000), 'must be an integer from 1 to 4000 (ALB idle timeout)', t.loadBalancerIdleSeconds);
+  field('cdnOriginReadSeconds', isInt(t.cdnOriginReadSeconds, 1, 60), 'must be an integer from 1 to 60 (CloudFront origin read timeout without a quota increase)', t.cdnOriginReadSeconds);
   if (p.length) return p;
   // Each outer layer waits longer than the inner one answers: 500 ms of room for the answer to travel.
   field('gatewayUpstreamMs', t.gatewayUpstreamMs >= t.serviceRequestMs + 500, `must exceed timeouts.serviceRequestMs (${t.serviceRequestMs}) by 500 ms or more, so a service's own 503 reaches the client`, t.gatewayUpstreamMs);
@@ -233,9 +237,7 @@ function observabilityProblems(c: PlatformConfig): string[] {
   const o = c.observability;
   if (!o || typeof o !== 'object') return ['observability: must be set (alarmEmails, alarmHttpsEndpoints, logRetentionDays, slo, tracing)'];
   const p: string[] = [];
-  const field = (name: string, ok: boolean, allowed: string, got: unknown) => {
-    if (!ok) p.push(`observability.${name}: ${allowed} (got ${JSON.stringify(got)})`);
-  };
+  const field = fieldCheck(p, 'observability.');
   const num = (v: unknown, min: number, max: number) => typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max;
   field('alarmEmails', Array.isArray(o.alarmEmails) && o.alarmEmails.every((e) => typeof e === 'string' && EMAIL.test(e)), 'must be a list of email addresses (may be empty)', o.alarmEmails);
   field('alarmHttpsEndpoints', Array.isArray(o.alarmHttpsEndpoints) && o.alarmHttpsEndpoints.every((u) => typeof u === 'string' && /^https:\/\/[^\s/]+/.test(u)), 'must be a list of https:// URLs (may be empty)', o.alarmHttpsEndpoints);
@@ -270,22 +272,19 @@ const CRON = /^(\S+\s+){4}\S+$/;
 
 function workloadProblems(c: PlatformConfig): string[] {
   const p: string[] = [];
-  const field = (name: string, ok: boolean, allowed: string, got: unknown) => {
-    if (!ok) p.push(`workloads.${name}: ${allowed} (got ${JSON.stringify(got)})`);
-  };
-  const int = (v: unknown, min: number, max: number) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+  const field = fieldCheck(p, 'workloads.');
   const str = (v: unknown): v is string => typeof v === 'string';
   const w = c.workloads;
   if (!w || typeof w !== 'object') return ['workloads: must be set (namespace, shutdown, registry, gateway, services, jobs)'];
   const prod = c.envName === 'prod';
   const resources = (name: string, r: ResourceSettings | undefined) => {
-    const ok = !!r && int(r.cpuRequestMillis, 10, 64_000) && int(r.cpuLimitMillis, 10, 64_000) && int(r.memoryRequestMiB, 32, 262_144) && int(r.memoryLimitMiB, 32, 262_144)
+    const ok = !!r && isInt(r.cpuRequestMillis, 10, 64_000) && isInt(r.cpuLimitMillis, 10, 64_000) && isInt(r.memoryRequestMiB, 32, 262_144) && isInt(r.memoryLimitMiB, 32, 262_144)
       && r.cpuLimitMillis >= r.cpuRequestMillis && r.memoryLimitMiB >= r.memoryRequestMiB;
     field(`${name}.resources`, ok, 'must give cpuRequestMillis <= cpuLimitMillis (10-64000) and memoryRequestMiB <= memoryLimitMiB (32-262144)', r);
   };
   const deployment = (name: string, d: DeploymentSettings | undefined) => {
     const sc = d?.scale;
-    field(`${name}.scale`, !!sc && int(sc.minReplicas, prod ? 2 : 1, 100) && int(sc.maxReplicas, sc.minReplicas, 100) && int(sc.targetCpuPercent, 10, 100),
+    field(`${name}.scale`, !!sc && isInt(sc.minReplicas, prod ? 2 : 1, 100) && isInt(sc.maxReplicas, sc.minReplicas, 100) && isInt(sc.targetCpuPercent, 10, 100),
       `must give minReplicas ${prod ? '2' : '1'}-100, maxReplicas from minReplicas to 100, targetCpuPercent 10-100${prod ? ' (prod keeps two replicas for its PDB)' : ''}`, sc);
     resources(name, d?.resources);
   };
@@ -294,13 +293,13 @@ function workloadProblems(c: PlatformConfig): string[] {
     field('image.repository', str(w.image.repository) && /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/.test(w.image.repository), 'must be an image repository such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/platform-services', w.image.repository);
     field('image.tag', str(w.image.tag) && /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(w.image.tag) && w.image.tag !== 'latest', 'must be an immutable tag (not latest)', w.image.tag);
   }
-  field('adminEmail', str(w.adminEmail) && /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(w.adminEmail), 'must be an email address (the bootstrap admin)', w.adminEmail);
+  field('adminEmail', str(w.adminEmail) && EMAIL.test(w.adminEmail), 'must be an email address (the bootstrap admin)', w.adminEmail);
   field('logLevel', ['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(w.logLevel), 'must be one of fatal, error, warn, info, debug, trace', w.logLevel);
   const sd = w.shutdown ?? ({} as ShutdownConfig);
-  field('shutdown.preStopSeconds', int(sd.preStopSeconds, 1, 120), 'must be an integer from 1 to 120', sd.preStopSeconds);
-  field('shutdown.graceMs', int(sd.graceMs, 0, 60_000), 'must be an integer from 0 to 60000', sd.graceMs);
-  field('shutdown.drainMs', int(sd.drainMs, 1000, 300_000), 'must be an integer from 1000 to 300000', sd.drainMs);
-  if (int(sd.preStopSeconds, 1, 120) && int(sd.graceMs, 0, 60_000) && int(sd.drainMs, 1000, 300_000) && Number.isInteger(c.edge?.deregistrationDelaySeconds)) {
+  field('shutdown.preStopSeconds', isInt(sd.preStopSeconds, 1, 120), 'must be an integer from 1 to 120', sd.preStopSeconds);
+  field('shutdown.graceMs', isInt(sd.graceMs, 0, 60_000), 'must be an integer from 0 to 60000', sd.graceMs);
+  field('shutdown.drainMs', isInt(sd.drainMs, 1000, 300_000), 'must be an integer from 1000 to 300000', sd.drainMs);
+  if (isInt(sd.preStopSeconds, 1, 120) && isInt(sd.graceMs, 0, 60_000) && isInt(sd.drainMs, 1000, 300_000) && Number.isInteger(c.edge?.deregistrationDelaySeconds)) {
     const grace = terminationGraceSeconds(sd);
     if (c.edge.deregistrationDelaySeconds > grace) {
       p.push(`workloads.shutdown: the pod's grace period (preStopSeconds + graceMs + drainMs + 5 s = ${grace} s) must cover edge.deregistrationDelaySeconds `
@@ -314,8 +313,8 @@ function workloadProblems(c: PlatformConfig): string[] {
     // Each member must land on a node of its own (required anti-affinity): fewer nodes, no quorum.
     field('registry.members', c.cluster.desiredNodes >= r.members, `must not exceed cluster.desiredNodes (${c.cluster.desiredNodes}): each etcd member needs a node of its own`, r.members);
   }
-  field('registry.storageGiB', int(r.storageGiB, 1, 1000), 'must be an integer from 1 to 1000', r.storageGiB);
-  field('registry.quotaMiB', int(r.quotaMiB, 256, 8192), 'must be an integer from 256 to 8192 (etcd supports up to 8 GiB)', r.quotaMiB);
+  field('registry.storageGiB', isInt(r.storageGiB, 1, 1000), 'must be an integer from 1 to 1000', r.storageGiB);
+  field('registry.quotaMiB', isInt(r.quotaMiB, 256, 8192), 'must be an integer from 256 to 8192 (etcd supports up to 8 GiB)', r.quotaMiB);
   field('registry.compactionRetention', str(r.compactionRetention) && /^\d+[hm]$/.test(r.compactionRetention), 'must be a duration like 1h or 30m', r.compactionRetention);
   resources('registry', r.resources);
   const g = w.gateway ?? ({} as PlatformConfig['workloads']['gateway']);
@@ -327,24 +326,24 @@ function workloadProblems(c: PlatformConfig): string[] {
   const sm = w.smoke ?? ({} as PlatformConfig['workloads']['smoke']);
   field('smoke.gate', typeof sm.gate === 'boolean', 'must be true or false', sm.gate);
   field('smoke.checkout', typeof sm.checkout === 'boolean' && (!prod || !sm.checkout), prod ? 'must be false in prod (a checkout takes real stock)' : 'must be true or false', sm.checkout);
-  field('smoke.stepBudgetMs', int(sm.stepBudgetMs, 50, 60_000), 'must be an integer from 50 to 60000', sm.stepBudgetMs);
-  field('smoke.deadlineSeconds', int(sm.deadlineSeconds, 60, SMOKE_GATE_MAX_SECONDS - SMOKE_GATE_MARGIN_SECONDS),
+  field('smoke.stepBudgetMs', isInt(sm.stepBudgetMs, 50, 60_000), 'must be an integer from 50 to 60000', sm.stepBudgetMs);
+  field('smoke.deadlineSeconds', isInt(sm.deadlineSeconds, 60, SMOKE_GATE_MAX_SECONDS - SMOKE_GATE_MARGIN_SECONDS),
     `must be an integer from 60 to ${SMOKE_GATE_MAX_SECONDS - SMOKE_GATE_MARGIN_SECONDS} (the gate waits it + ${SMOKE_GATE_MARGIN_SECONDS} s inside the kubectl handler's ${SMOKE_GATE_MAX_SECONDS} s)`, sm.deadlineSeconds);
   const lg = w.loadgen ?? ({} as PlatformConfig['workloads']['loadgen']);
   field('loadgen.enabled', typeof lg.enabled === 'boolean', 'must be true or false', lg.enabled);
-  field('loadgen.ratePerSecond', int(lg.ratePerSecond, 1, 1000), 'must be an integer from 1 to 1000', lg.ratePerSecond);
-  field('loadgen.concurrency', int(lg.concurrency, 1, 200), 'must be an integer from 1 to 200', lg.concurrency);
+  field('loadgen.ratePerSecond', isInt(lg.ratePerSecond, 1, 1000), 'must be an integer from 1 to 1000', lg.ratePerSecond);
+  field('loadgen.concurrency', isInt(lg.concurrency, 1, 200), 'must be an integer from 1 to 200', lg.concurrency);
   const ot = w.jobs?.orderTimeout ?? ({} as PlatformConfig['workloads']['jobs']['orderTimeout']);
   field('jobs.orderTimeout.schedule', str(ot.schedule) && CRON.test(ot.schedule.trim()), 'must be a 5-field cron expression', ot.schedule);
-  field('jobs.orderTimeout.shards', int(ot.shards, 1, 100), 'must be an integer from 1 to 100', ot.shards);
-  field('jobs.orderTimeout.timeoutMinutes', int(ot.timeoutMinutes, 1, 10_080), 'must be an integer from 1 to 10080', ot.timeoutMinutes);
-  field('jobs.orderTimeout.activeDeadlineSeconds', int(ot.activeDeadlineSeconds, 10, 86_400), 'must be an integer from 10 to 86400', ot.activeDeadlineSeconds);
-  field('jobs.orderTimeout.backoffLimit', int(ot.backoffLimit, 0, 10), 'must be an integer from 0 to 10', ot.backoffLimit);
+  field('jobs.orderTimeout.shards', isInt(ot.shards, 1, 100), 'must be an integer from 1 to 100', ot.shards);
+  field('jobs.orderTimeout.timeoutMinutes', isInt(ot.timeoutMinutes, 1, 10_080), 'must be an integer from 1 to 10080', ot.timeoutMinutes);
+  field('jobs.orderTimeout.activeDeadlineSeconds', isInt(ot.activeDeadlineSeconds, 10, 86_400), 'must be an integer from 10 to 86400', ot.activeDeadlineSeconds);
+  field('jobs.orderTimeout.backoffLimit', isInt(ot.backoffLimit, 0, 10), 'must be an integer from 0 to 10', ot.backoffLimit);
   resources('jobs.orderTimeout', ot.resources);
   const ss = w.jobs?.searchSync ?? ({} as PlatformConfig['workloads']['jobs']['searchSync']);
   field('jobs.searchSync.schedule', str(ss.schedule) && CRON.test(ss.schedule.trim()), 'must be a 5-field cron expression', ss.schedule);
-  field('jobs.searchSync.activeDeadlineSeconds', int(ss.activeDeadlineSeconds, 60, 86_400), 'must be an integer from 60 to 86400', ss.activeDeadlineSeconds);
-  field('jobs.searchSync.backoffLimit', int(ss.backoffLimit, 0, 10), 'must be an integer from 0 to 10', ss.backoffLimit);
+  field('jobs.searchSync.activeDeadlineSeconds', isInt(ss.activeDeadlineSeconds, 60, 86_400), 'must be an integer from 60 to 86400', ss.activeDeadlineSeconds);
+  field('jobs.searchSync.backoffLimit', isInt(ss.backoffLimit, 0, 10), 'must be an integer from 0 to 10', ss.backoffLimit);
   resources('jobs.searchSync', ss.resources);
   deployment('jobs.searchSync.follow', ss.follow);
   return p;
