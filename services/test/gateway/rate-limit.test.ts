@@ -39,7 +39,7 @@ describe('distributed rate limiting (Redis Cluster)', () => {
     const prefix = unique('rl');
     const a = await gateway({ GATEWAY_NAME: name, RATE_LIMIT_KEY_PREFIX: prefix });
     const b = await gateway({ GATEWAY_NAME: name, RATE_LIMIT_KEY_PREFIX: prefix });
-    const limits = { ip: { limit: 10, windowSeconds: 3600 } };
+    const limits = { ip: { limit: 10, windowSeconds: 86_400 } };
     await a.setting('rate-limits', limits);
     await eventually(() => b.svc.ctx.registry!.config(name, 'rate-limits') === JSON.stringify(limits), 2000, 'b sees the limits');
     const results = [];
@@ -49,8 +49,8 @@ describe('distributed rate limiting (Redis Cluster)', () => {
     expect(results.slice(10).map((r) => r.status)).toEqual([429, 429, 429, 429]);
     const limited = results[13];
     expect(Number(limited.retryAfter)).toBeGreaterThan(0);
-    expect(Number(limited.retryAfter)).toBeLessThanOrEqual(3600);
-    expect(limited).toMatchObject({ limit: '10', remaining: '0', policy: '10;w=3600' });
+    expect(Number(limited.retryAfter)).toBeLessThanOrEqual(86_400);
+    expect(limited).toMatchObject({ limit: '10', remaining: '0', policy: '10;w=86400' });
     expect(limited.body).toMatchObject({ error: 'rate_limited', retryAfter: Number(limited.retryAfter) });
   });
 
@@ -77,16 +77,16 @@ describe('distributed rate limiting (Redis Cluster)', () => {
   it('limits per user and per route, from hot-reloaded settings', async () => {
     const gw = await gateway();
     await gw.setting('rate-limits', {
-      ip: { limit: 1000, windowSeconds: 3600 },
-      user: { limit: 3, windowSeconds: 3600 },
-      routes: [{ match: `POST /api/${service}/login`, limit: 2, windowSeconds: 3600, by: 'ip' }],
+      ip: { limit: 1000, windowSeconds: 86_400 },
+      user: { limit: 3, windowSeconds: 86_400 },
+      routes: [{ match: `POST /api/${service}/login`, limit: 2, windowSeconds: 86_400, by: 'ip' }],
     });
     const alice = await issuer.token({ sub: 'alice' });
     const bob = await issuer.token({ sub: 'bob' });
     expect([(await hit(gw, alice)).status, (await hit(gw, alice)).status, (await hit(gw, alice)).status]).toEqual([200, 200, 200]);
     expect((await hit(gw, alice)).status).toBe(429);
     expect((await hit(gw, bob)).status).toBe(200);
-    await gw.setting('rate-limits', { user: { limit: 100, windowSeconds: 3600 }, routes: [{ match: `POST /api/${service}/login`, limit: 2, windowSeconds: 3600 }] });
+    await gw.setting('rate-limits', { user: { limit: 100, windowSeconds: 86_400 }, routes: [{ match: `POST /api/${service}/login`, limit: 2, windowSeconds: 86_400 }] });
     expect((await hit(gw, alice)).status).toBe(200);
     const logins = [];
     for (let i = 0; i < 3; i++) logins.push((await hit(gw, bob, '/login', 'POST')).status);
@@ -95,7 +95,7 @@ describe('distributed rate limiting (Redis Cluster)', () => {
 
   it('counts rejected (401) requests against the IP, so token guessing gets 429', async () => {
     const gw = await gateway();
-    await gw.setting('rate-limits', { ip: { limit: 3, windowSeconds: 3600 } });
+    await gw.setting('rate-limits', { ip: { limit: 3, windowSeconds: 86_400 } });
     const statuses = [];
     for (let i = 0; i < 5; i++) {
       const res = await fetch(`${gw.url}/api/${service}/x`, { headers: { authorization: 'Bearer a.b.c' } });
@@ -122,13 +122,13 @@ describe('distributed rate limiting (Redis Cluster)', () => {
   it('survives a Redis master dying: the replica takes over and limiting resumes', async () => {
     const gw = await gateway();
     const limit = 40;
-    await gw.setting('rate-limits', { ip: { limit, windowSeconds: 3600 } });
+    await gw.setting('rate-limits', { ip: { limit, windowSeconds: 86_400 } });
     const first = await hit(gw);
     expect(first.remaining).toBe(String(limit - 1));
     // The master that owns this gateway's per-IP counter.
     const probe = new Cluster(engineEnv().REDIS_CLUSTER_NODES.split(',').map((n) => ({ host: '127.0.0.1', port: Number(n.split(':')[1]) })));
     stops.push(async () => probe.disconnect());
-    const key = `${gw.rateLimitPrefix}:ip:127.0.0.1:3600:${Math.floor(Date.now() / 3_600_000)}`;
+    const key = `${gw.rateLimitPrefix}:ip:127.0.0.1:86400:${Math.floor(Date.now() / 86_400_000)}`;
     expect(await probe.get(key)).toBe('1');
     const slot = Number(await probe.cluster('KEYSLOT', key));
     const slots = (await probe.cluster('SLOTS')) as unknown as Array<[number, number, [string, number]]>;

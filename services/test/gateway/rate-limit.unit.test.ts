@@ -22,6 +22,15 @@ function fakeRedis(fail = false) {
 
 describe('RedisRateLimiter', () => {
   const rule = { limit: 5, windowSeconds: 60 };
+  // Windows are aligned to the epoch: on the real clock a test that started near a minute's end
+  // would count into two windows (and see twice the budget). The clock here starts 1 s into a
+  // window and runs at real speed, so the limiter's reservation pacing still sees real elapsed time.
+  beforeEach(() => {
+    const start = 1_800_000_000_000 + 1_000;
+    const t0 = performance.now();
+    jest.spyOn(Date, 'now').mockImplementation(() => start + Math.floor(performance.now() - t0));
+  });
+  afterEach(() => jest.restoreAllMocks());
 
   it('coalesces concurrent hits on one key and stays exact', async () => {
     const { redis, calls } = fakeRedis();
@@ -39,6 +48,19 @@ describe('RedisRateLimiter', () => {
     expect(d).toMatchObject({ allowed: true, limit: 1, remaining: 0, windowSeconds: 10, resetSeconds: 5 });
     const again = await limiter.hit([{ key: 'ip:1', rule: { limit: 100, windowSeconds: 60 } }, { key: 'user:1', rule: { limit: 1, windowSeconds: 10 } }], 5_000);
     expect(again).toMatchObject({ allowed: false, limit: 1 });
+  });
+
+  it('starts a fresh count when the epoch-aligned window turns over', async () => {
+    const { redis } = fakeRedis();
+    const limiter = new RedisRateLimiter(redis, 't');
+    const end = 1_800_000_060_000; // a window's end (multiple of 60 s)
+    const last = [];
+    for (let i = 0; i < 6; i++) last.push(await limiter.hit([{ key: 'ip:1', rule }], end - 10));
+    expect(last.map((d) => d!.allowed)).toEqual([true, true, true, true, true, false]);
+    expect(last[5]).toMatchObject({ remaining: 0, resetSeconds: 1 });
+    const next = await limiter.hit([{ key: 'ip:1', rule }], end);
+    expect(next).toMatchObject({ allowed: true, remaining: 4, resetSeconds: 60 });
+    limiter.close();
   });
 
   it('gives up on a Redis call that does not answer in time', async () => {
