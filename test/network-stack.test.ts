@@ -13,12 +13,36 @@ describe.each(ENVS)('NetworkStack (%s)', (env) => {
   test('VPC from config with public, private-with-egress and isolated subnets in each AZ', () => {
     template.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: config.network.vpcCidr });
     template.resourceCountIs('AWS::EC2::Subnet', 3 * config.network.maxAzs);
-    template.resourceCountIs('AWS::EC2::NatGateway', config.network.natGateways);
+    template.resourceCountIs('AWS::EC2::NatGateway', config.network.natInstanceType ? 0 : config.network.natGateways);
+    template.resourceCountIs('AWS::EC2::Instance', config.network.natInstanceType ? config.network.natGateways : 0);
     const zones = new Set(resourcesOf(template, 'AWS::EC2::Subnet').map(([, r]) => r.Properties.AvailabilityZone));
     expect(zones.size).toBe(config.network.maxAzs);
     for (const [, subnet] of resourcesOf(template, 'AWS::EC2::Subnet')) {
       expect(subnet.Properties.MapPublicIpOnLaunch).toBe(false);
     }
+  });
+
+  test('NAT instances (network.natInstanceType): the private subnets\' default route, encrypted, monitored, IMDSv2 only, inbound from the VPC only', () => {
+    if (!config.network.natInstanceType) return expect(resourcesOf(template, 'AWS::EC2::Instance')).toEqual([]);
+    const [[id, nat]] = resourcesOf(template, 'AWS::EC2::Instance');
+    expect(nat.Properties).toMatchObject({
+      InstanceType: config.network.natInstanceType,
+      SourceDestCheck: false,
+      Monitoring: true,
+      CreditSpecification: { CPUCredits: 'standard' },
+      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeType: 'gp3', VolumeSize: 8 } }],
+      NetworkInterfaces: [expect.objectContaining({ AssociatePublicIpAddress: true })],
+    });
+    const [ltId, lt] = resourcesOf(template, 'AWS::EC2::LaunchTemplate').find(([lid]) => lid === nat.Properties.LaunchTemplate.LaunchTemplateId.Ref)!;
+    expect(ltId).toMatch(/NatInstance/);
+    expect(lt.Properties.LaunchTemplateData).toEqual({ MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 }, Monitoring: { Enabled: true } });
+    // Every private subnet routes 0.0.0.0/0 to the instance; nothing routes to a NAT gateway.
+    const routes = resourcesOf(template, 'AWS::EC2::Route').map(([, r]) => r.Properties).filter((r) => r.InstanceId);
+    expect(routes).toHaveLength(config.network.maxAzs);
+    for (const r of routes) expect(r).toMatchObject({ DestinationCidrBlock: '0.0.0.0/0', InstanceId: { Ref: id } });
+    const groupId = nat.Properties.NetworkInterfaces[0].GroupSet[0]['Fn::GetAtt'][0];
+    const group = template.toJSON().Resources[groupId].Properties;
+    expect(group.SecurityGroupIngress).toEqual([expect.objectContaining({ CidrIp: config.network.vpcCidr, IpProtocol: '-1' })]);
   });
 
   test('flow logs of all traffic into a KMS-encrypted log group', () => {

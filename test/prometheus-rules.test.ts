@@ -156,9 +156,9 @@ describe('Prometheus rules and scrape configuration (promtool, Prometheus 3.16)'
   });
 
   test('the managed scraper\'s scrape configuration is a valid Prometheus configuration', () => {
-    const { platform } = build('dev');
+    const { platform } = build('staging');
     // --syntax-only: the token and CA files exist only inside the scraper
-    const r = promtool(['check', 'config', '--syntax-only', 'prometheus.yml'], { 'prometheus.yml': platform.workloads.metrics.scrapeConfiguration });
+    const r = promtool(['check', 'config', '--syntax-only', 'prometheus.yml'], { 'prometheus.yml': platform.workloads.metrics!.scrapeConfiguration });
     expect(r.output).toMatch(/SUCCESS/);
     expect(r.status).toBe(0);
   });

@@ -102,6 +102,12 @@ describe.each(ENVS)('WorkloadsStack (%s)', (env) => {
   });
 
   test('service metrics: the scraper reads this cluster\'s platform namespace into a workspace with this env\'s SLO rules', () => {
+    if (!config.observability.managedPrometheus) {
+      // Off (dev): no workspace, scraper, rules or access entry; CloudWatch's alarms remain (cluster stack).
+      expect(stack.metrics).toBeUndefined();
+      expect(Object.values(template.toJSON().Resources).map((r) => (r as { Type: string }).Type).filter((t) => /^AWS::APS::|^AWS::EKS::AccessEntry$/.test(t))).toEqual([]);
+      return;
+    }
     const [[, scraper]] = resourcesOf(template, 'AWS::APS::Scraper');
     expect(JSON.stringify(scraper.Properties.Source.EksConfiguration.ClusterArn)).toMatch(/cluster/i);
     const config_ = JSON.parse(scraper.Properties.ScrapeConfiguration.ConfigurationBlob['Fn::Base64']);

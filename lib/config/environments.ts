@@ -35,11 +35,13 @@ export const dev: PlatformConfig = {
   region: 'eu-west-1',
   retainData: false,
   // npm run plan estimates dev at idle under this, on demand (README, "Plan"); the sizes below are the cheap end.
-  budgetUsdPerMonth: 400,
+  budgetUsdPerMonth: 300,
   network: {
     vpcCidr: '10.10.0.0/16',
     maxAzs: 2,
     natGateways: 1,
+    // A NAT instance (about USD 6 a month with its address and monitoring) instead of a NAT gateway (USD 39).
+    natInstanceType: 't4g.nano',
     interfaceEndpoints: [],
     flowLogRetentionDays: 14,
   },
@@ -105,6 +107,9 @@ export const dev: PlatformConfig = {
     logRetentionDays: 7,
     slo: { availability: 0.99, latencyP99Ms: 500 },
     tracing: { enabled: true, sampleRatio: 1 },
+    // CloudWatch alarms, Container Insights and the dashboard only: the managed Prometheus
+    // scraper's hourly fee is most of USD 45 a month. Staging and prod run the SLO rules.
+    managedPrometheus: false,
   },
   workloads: devWorkloads,
 };
@@ -121,7 +126,7 @@ export const staging: PlatformConfig = {
   envName: 'staging',
   retainData: true,
   budgetUsdPerMonth: 2200,
-  network: { ...dev.network, vpcCidr: '10.20.0.0/16', maxAzs: 3, natGateways: 1, flowLogRetentionDays: 30 },
+  network: { ...dev.network, vpcCidr: '10.20.0.0/16', maxAzs: 3, natGateways: 1, natInstanceType: undefined, flowLogRetentionDays: 30 },
   mysql: { ...dev.mysql, instanceType: 'm7g.large', multiAz: true, allocatedStorageGiB: 50, maxAllocatedStorageGiB: 200, backupRetentionDays: 7 },
   redis: { ...dev.redis, nodeType: 'cache.m7g.large', shards: 2, replicasPerShard: 1, snapshotRetentionDays: 3 },
   search: { dataNodeType: 'm7g.large.search', dataNodes: 2, zoneCount: 2, masterNodeType: 'm7g.large.search', masterNodes: 3, volumeSizeGiB: 50 },
@@ -142,6 +147,7 @@ export const staging: PlatformConfig = {
     logRetentionDays: 30,
     slo: { availability: 0.995, latencyP99Ms: 400 },
     tracing: { enabled: true, sampleRatio: 0.2 },
+    managedPrometheus: true,
   },
   workloads: {
     ...devWorkloads,
@@ -233,6 +239,7 @@ export const prod: PlatformConfig = {
     logRetentionDays: 365,
     slo: { availability: 0.999, latencyP99Ms: 300 },
     tracing: { enabled: true, sampleRatio: 0.05 },
+    managedPrometheus: true,
   },
 };
 

@@ -37,8 +37,16 @@ export interface NetworkConfig {
    * @default the first network.maxAzs of `<region>a`, `<region>b`, `<region>c`, ... (no lookup at synth)
    */
   readonly availabilityZones?: string[];
-  /** NAT gateways (1 in dev to save cost, one per AZ in prod). */
+  /** NAT gateways (1 in dev to save cost, one per AZ in prod); with natInstanceType, NAT instances. */
   readonly natGateways: number;
+  /**
+   * NAT instances of this type (e.g. `t4g.nano`) instead of managed NAT gateways: a tenth of the
+   * price (USD 4 a month against 36 in eu-west-1), one EC2 host per gateway with no managed
+   * failover. Only where `retainData` is false (a disposable environment); ignored with
+   * `existingVpc`, like natGateways (its owner runs its NAT).
+   * @default managed NAT gateways
+   */
+  readonly natInstanceType?: string;
   /**
    * Interface VPC endpoints to create, by service name as in `ec2.InterfaceVpcEndpointAwsService`
    * (e.g. `ECR`, `ECR_DOCKER`, `SECRETS_MANAGER`, `STS`, `CLOUDWATCH_LOGS`).
@@ -314,6 +322,13 @@ export interface ObservabilityConfig {
   readonly logRetentionDays: number;
   readonly slo: SloConfig;
   readonly tracing: TracingConfig;
+  /**
+   * Amazon Managed Service for Prometheus: a workspace, an AWS managed scraper of the pods'
+   * /metrics and the SLO burn-rate and component rules (about USD 45 a month at dev's size, most of
+   * it the scraper's hourly fee). Off: the CloudWatch alarms, Container Insights and the dashboard
+   * remain; the SLO burn-rate alerts do not exist.
+   */
+  readonly managedPrometheus: boolean;
 }
 
 export interface PlatformConfig {

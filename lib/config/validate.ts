@@ -78,6 +78,10 @@ export function configProblems(c: PlatformConfig): string[] {
   field('network.maxAzs', isInt(n.maxAzs, prod ? 2 : 1, 6), prod ? 'must be an integer from 2 to 6 in prod (Multi-AZ)' : 'must be an integer from 1 to 6', n.maxAzs);
   field('network.natGateways', isInt(n.natGateways, prod ? 2 : 1, Number.isInteger(n.maxAzs) ? n.maxAzs : 6),
     `must be an integer from ${prod ? 2 : 1} to network.maxAzs`, n.natGateways);
+  if (n.natInstanceType !== undefined) {
+    field('network.natInstanceType', str(n.natInstanceType) && /^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(n.natInstanceType), 'must be an EC2 instance type like t4g.nano', n.natInstanceType);
+    field('network.natInstanceType', !c.retainData, 'must be unset where retainData is true: a NAT instance is one host with no managed failover (use NAT gateways)', n.natInstanceType);
+  }
   field('network.interfaceEndpoints', Array.isArray(n.interfaceEndpoints) && n.interfaceEndpoints.every(isEndpointService),
     'must be a list of ec2.InterfaceVpcEndpointAwsService member names such as ECR, STS, SECRETS_MANAGER', n.interfaceEndpoints);
   if (n.availabilityZones !== undefined) {
@@ -235,7 +239,7 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 /** Alarm endpoints, log retention, SLOs and tracing (`observability.*`). */
 function observabilityProblems(c: PlatformConfig): string[] {
   const o = c.observability;
-  if (!o || typeof o !== 'object') return ['observability: must be set (alarmEmails, alarmHttpsEndpoints, logRetentionDays, slo, tracing)'];
+  if (!o || typeof o !== 'object') return ['observability: must be set (alarmEmails, alarmHttpsEndpoints, logRetentionDays, slo, tracing, managedPrometheus)'];
   const p: string[] = [];
   const field = fieldCheck(p, 'observability.');
   const num = (v: unknown, min: number, max: number) => typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max;
@@ -246,6 +250,7 @@ function observabilityProblems(c: PlatformConfig): string[] {
   field('slo.latencyP99Ms', Number.isInteger(o.slo?.latencyP99Ms) && num(o.slo?.latencyP99Ms, 10, 60_000), 'must be an integer number of milliseconds from 10 to 60000', o.slo?.latencyP99Ms);
   field('tracing.enabled', typeof o.tracing?.enabled === 'boolean', 'must be true or false', o.tracing?.enabled);
   field('tracing.sampleRatio', num(o.tracing?.sampleRatio, 0, 1), 'must be a ratio from 0 to 1', o.tracing?.sampleRatio);
+  field('managedPrometheus', typeof o.managedPrometheus === 'boolean', 'must be true or false', o.managedPrometheus);
   if (p.length) return p;
   // An objective the gateway cannot meet by construction: its own upstream timeout is shorter.
   if (c.timeouts && o.slo.latencyP99Ms >= c.timeouts.gatewayUpstreamMs) {

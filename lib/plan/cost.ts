@@ -138,6 +138,18 @@ export const PRICING_RULES: Record<string, Rule> = {
     line('NAT data processed', c.usage.natGbProcessed, 'GB', c.prices.natGatewayGb, `${c.usage.natGbProcessed} GB a month per NAT gateway (image pulls, AWS APIs)`),
   ],
 
+  // A standalone instance (the dev NAT instance): its hours, root volume, detailed monitoring and public address.
+  'AWS::EC2::Instance': (r, c) => {
+    const p = r.properties;
+    const type = String(p.InstanceType);
+    const out = [line(`1 × ${type} instance, on demand`, hours(c), 'instance-hours', hourly(c.prices.ec2Hour, type, 'EC2', c))];
+    const disk = (p.BlockDeviceMappings ?? []).reduce((s: number, b: any) => s + num(b.Ebs?.VolumeSize, 8), 0) || 8;
+    out.push(line(`${disk} GiB gp3 root volume`, disk, 'GB-months', c.prices.ebsGp3GbMonth));
+    if (truthy(p.Monitoring)) out.push(line('EC2 detailed monitoring', 1, 'instance-months', c.prices.ec2DetailedMonitoringInstanceMonth));
+    if ((p.NetworkInterfaces ?? []).some((n: any) => truthy(n.AssociatePublicIpAddress))) out.push(line('public IPv4 address', hours(c), 'address-hours', c.prices.publicIpv4Hour));
+    return out;
+  },
+
   'AWS::EC2::EIP': (_r, c) => [line('public IPv4 address', hours(c), 'address-hours', c.prices.publicIpv4Hour)],
 
   'AWS::ElasticLoadBalancingV2::LoadBalancer': (r, c) => {

@@ -11,6 +11,7 @@ const MAIN_TYPES: Record<string, string> = {
   'AWS::ElasticLoadBalancingV2::TargetGroup': 'target group',
   'AWS::EC2::VPC': 'VPC',
   'AWS::EC2::NatGateway': 'NAT gateway',
+  'AWS::EC2::Instance': 'EC2 instance',
   'AWS::EC2::VPCEndpoint': 'VPC endpoint',
   'AWS::EKS::Cluster': 'EKS cluster',
   'AWS::EKS::Nodegroup': 'node group',
@@ -70,6 +71,7 @@ const ROLES: { role: string; type: string; path?: RegExp }[] = [
   { role: 'cluster', type: 'AWS::EKS::Cluster' },
   { role: 'nodes', type: 'AWS::EKS::Nodegroup' },
   { role: 'nat', type: 'AWS::EC2::NatGateway' },
+  { role: 'nat', type: 'AWS::EC2::Instance', path: /NatInstance/ },
 ];
 
 /** The traffic path, CloudFront → ALB → gateway → services → data stores, as edges between roles. */

@@ -27,6 +27,8 @@ export class NetworkStack extends PlatformStack {
   readonly workloadsSecurityGroup: ec2.SecurityGroup;
   /** Security group of the interface endpoints (when any are configured). */
   readonly endpointSecurityGroup?: ec2.SecurityGroup;
+  /** NAT instances (network.natInstanceType) in place of NAT gateways; undefined with gateways. */
+  readonly natInstances?: ec2.NatInstanceProviderV2;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, props);
@@ -52,10 +54,20 @@ export class NetworkStack extends PlatformStack {
       acknowledgeShortRetention(this.flowLogGroup, net.flowLogRetentionDays);
       // Subnet sizes follow the VPC prefix: private (pods use VPC IPs) gets the most room.
       const prefix = Number(net.vpcCidr.split('/')[1]);
+      this.natInstances = net.natInstanceType ? ec2.NatProvider.instanceV2({
+        instanceType: new ec2.InstanceType(net.natInstanceType),
+        // Public subnets do not map public addresses on launch: the instance asks for its own.
+        associatePublicIpAddress: true,
+        // Inbound from the VPC only (added below); CDK's default would admit all of IPv4.
+        defaultAllowedTraffic: ec2.NatTrafficDirection.OUTBOUND_ONLY,
+        // Standard credits: a busy month cannot run up surplus-credit charges.
+        creditSpecification: ec2.CpuCredits.STANDARD,
+      }) : undefined;
       const vpc = new ec2.Vpc(this, 'Vpc', {
         ipAddresses: ec2.IpAddresses.cidr(net.vpcCidr),
         maxAzs: net.maxAzs,
         natGateways: net.natGateways,
+        natGatewayProvider: this.natInstances,
         restrictDefaultSecurityGroup: true,
         subnetConfiguration: [
           { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: prefix + 6, mapPublicIpOnLaunch: false },
@@ -69,6 +81,7 @@ export class NetworkStack extends PlatformStack {
         trafficType: ec2.FlowLogTrafficType.ALL,
       });
       this.vpc = vpc;
+      if (this.natInstances) this.hardenNatInstances(this.natInstances, net.vpcCidr);
       acknowledge(vpc, { id: 'CloudFormation-Validate::W3010', reason: 'Zones are named from config on purpose: synth must work offline, without an AZ lookup in the target account (network.availabilityZones overrides the names).' });
       const restrictDefaultSg = this.node.tryFindChild('Custom::VpcRestrictDefaultSGCustomResourceProvider');
       if (restrictDefaultSg) {
@@ -100,6 +113,30 @@ export class NetworkStack extends PlatformStack {
         open: false,
         securityGroups: [this.endpointSecurityGroup!],
       }));
+    }
+  }
+
+  /**
+   * What CDK's NAT instances lack for the rule packs: an encrypted gp3 root volume, detailed
+   * monitoring, IMDSv2 only, and inbound traffic from the VPC alone.
+   */
+  private hardenNatInstances(nat: ec2.NatInstanceProviderV2, vpcCidr: string): void {
+    nat.securityGroup.addIngressRule(ec2.Peer.ipv4(vpcCidr), ec2.Port.allTraffic(), 'Outbound traffic of the private subnets, to translate');
+    for (const instance of nat.gatewayInstances) {
+      const cfn = instance.instance;
+      cfn.monitoring = true;
+      cfn.blockDeviceMappings = [{ deviceName: '/dev/xvda', ebs: { encrypted: true, volumeType: 'gp3', volumeSize: 8, deleteOnTermination: true } }];
+      // IMDSv2 only, through a launch template (the instance resource has no metadata options); the
+      // template carries detailed monitoring too, as Control Tower wants of every launch template.
+      const template = new ec2.CfnLaunchTemplate(instance, 'LaunchTemplate', {
+        launchTemplateData: { metadataOptions: { httpTokens: 'required', httpPutResponseHopLimit: 1 }, monitoring: { enabled: true } },
+      });
+      cfn.launchTemplate = { launchTemplateId: template.ref, version: template.attrLatestVersionNumber };
+      acknowledge(instance,
+        { id: controlTower('ec2_instance_no_public_ip_check'), reason: 'A NAT instance is the egress of the private subnets (a NAT gateway in staging and prod): it needs a public address to translate to. Its security group admits traffic from the VPC only.' },
+        { id: controlTower('ec2_instance_nitro_encryption_in_transit_check'), reason: 'Encryption between Nitro instances covers instance-to-instance paths inside AWS; a NAT instance forwards traffic to the internet, which the workloads encrypt themselves (TLS to AWS APIs and registries). The cheapest qualifying type (c7g.medium) costs eight times a t4g.nano; dev only (validation refuses NAT instances where retainData is true).' },
+        { id: 'AwsSolutions-EC29', reason: 'A disposable environment (retainData false, enforced by validation): termination protection would block deleting the stack, and the instance holds no state.' },
+      );
     }
   }
 }

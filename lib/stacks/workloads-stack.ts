@@ -76,8 +76,8 @@ export class WorkloadsStack extends PlatformStack {
   readonly adminAccount: secretsmanager.Secret;
   /** Waits for the release's smoke Job to succeed (workloads.smoke.gate); undefined when off. */
   readonly smokeGate?: eks.KubernetesObjectValue;
-  /** The services' metrics: managed Prometheus workspace, scraper, SLO and component rules. */
-  readonly metrics: ManagedPrometheus;
+  /** The services' metrics: managed Prometheus workspace, scraper, SLO and component rules (observability.managedPrometheus). */
+  readonly metrics?: ManagedPrometheus;
 
   constructor(scope: Construct, id: string, props: WorkloadsStackProps) {
     super(scope, id, props);
@@ -203,7 +203,7 @@ export class WorkloadsStack extends PlatformStack {
     if (cluster.albController) this.manifests.gateway.node.addDependency(cluster.albController);
 
     // No agent in the cluster: the AWS managed scraper reads the annotated pods' /metrics.
-    this.metrics = new ManagedPrometheus(this, 'Metrics', {
+    if (c.observability.managedPrometheus) this.metrics = new ManagedPrometheus(this, 'Metrics', {
       cluster,
       alias: `${c.appName}-${c.envName}`,
       namespaces: [settings.namespace],
