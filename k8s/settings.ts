@@ -148,6 +148,11 @@ export interface WorkloadSettings {
    * the VPC (where its interfaces are) while the API port stays closed to all but its callers.
    */
   readonly metricsPort: number;
+  /**
+   * Whether the managed Prometheus scraper reads the metrics port from the VPC
+   * (`observability.managedPrometheus`): the NetworkPolicies open that port to the VPC only then.
+   */
+  readonly metricsScrapedFromVpc: boolean;
   readonly logLevel: string;
   /** The services' and the gateway's bounds in the platform's timeout chain (config `timeouts`). */
   readonly timeouts: { readonly serviceRequestMs: number; readonly gatewayUpstreamMs: number };

@@ -185,11 +185,14 @@ describe.each(ENVS)('workload charts (%s)', (env) => {
     test('ALB -> gateway from the VPC on the gateway port; gateway -> services; order -> catalog; the scraper on the metrics port only', () => {
       const gw = policy('allow-gateway').spec;
       const fromVpc = (p: number) => ({ from: [{ ipBlock: { cidr: settings.vpcCidr } }], ports: [{ protocol: 'TCP', port: p }] });
-      expect(gw.ingress).toEqual([fromVpc(settings.port), fromVpc(settings.metricsPort)]);
+      // The metrics port is open to the VPC only where the managed scraper reads it (not in dev).
+      const scraped = settings.metricsScrapedFromVpc ? [fromVpc(settings.metricsPort)] : [];
+      expect(settings.metricsScrapedFromVpc).toBe(config.observability.managedPrometheus);
+      expect(gw.ingress).toEqual([fromVpc(settings.port), ...scraped]);
       for (const name of ['user', 'catalog', 'order']) {
         const ingress = policy(`allow-${name}`).spec.ingress;
         // callers on the API port; from the VPC (the scraper's interfaces) only the metrics port
-        expect(ingress.filter((r: any) => r.from.some((f: any) => f.ipBlock))).toEqual([fromVpc(settings.metricsPort)]);
+        expect(ingress.filter((r: any) => r.from.some((f: any) => f.ipBlock))).toEqual(scraped);
       }
       expect(gw.egress[0].to.map((p: any) => p.podSelector.matchLabels['app.kubernetes.io/name'])).toEqual(['user', 'catalog', 'order']);
       expect(policy('allow-catalog').spec.ingress[0].from.map((p: any) => p.podSelector.matchLabels['app.kubernetes.io/name'])).toEqual(['gateway', 'order']);

@@ -29,7 +29,7 @@ function httpService(scope: Construct, name: string, s: WorkloadSettings, settin
   const ingress: Rule[] = callers.length ? [{ peers: callers, ports: [tcp(s.port)] }] : [];
   if (name === 'gateway') ingress.push({ peers: [cidr(s.vpcCidr)], ports: [tcp(s.port)] }); // the internal ALB
   // The managed Prometheus scraper: its interfaces are in the VPC; this port serves /metrics only.
-  ingress.push({ peers: [cidr(s.vpcCidr)], ports: [tcp(s.metricsPort)] });
+  if (s.metricsScrapedFromVpc) ingress.push({ peers: [cidr(s.vpcCidr)], ports: [tcp(s.metricsPort)] });
   allow(scope, name, selectorOf(name), {
     ingress,
     ...(callees.length ? { egress: [{ peers: callees, ports: [tcp(s.port)] }] } : {}),

@@ -63,6 +63,7 @@ export function workloadSettings(config: PlatformConfig, e: WorkloadEndpoints): 
     vpcCidr,
     port: config.edge.gatewayPort,
     metricsPort: METRICS_PORT,
+    metricsScrapedFromVpc: config.observability.managedPrometheus,
     logLevel: w.logLevel,
     timeouts: { serviceRequestMs: config.timeouts.serviceRequestMs, gatewayUpstreamMs: config.timeouts.gatewayUpstreamMs },
     shutdown: { ...w.shutdown, terminationGracePeriodSeconds: terminationGraceSeconds(w.shutdown) },
