@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import CircuitBreaker from 'opossum';
 import { Pool, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
+import { Breaker } from './breaker';
 import type { ServiceInstance } from './registry';
 import { ResponseBody } from './response-body';
 import { TRACEPARENT, TRACESTATE, tracing, type TraceSpan, type Tracing } from './tracing';
@@ -160,7 +160,7 @@ interface Target {
   readonly key: string;
   readonly origin: string;
   readonly pool: Pool;
-  readonly breaker: CircuitBreaker<[Exchange], ServiceResponse>;
+  readonly breaker: Breaker;
   inflight: number;
   weightCurrent: number;
   lastUsed: number;
@@ -189,7 +189,7 @@ export function neverReached(err: unknown): boolean {
 /**
  * Calls other services by name, the way Ribbon + Feign do: picks a healthy instance from the
  * discovery table (round-robin, smooth weighted, or least outstanding requests), keeps a keep-alive
- * undici pool and an opossum breaker per instance, times attempts out (and the whole call, with
+ * undici pool and a circuit breaker per instance, times attempts out (and the whole call, with
  * `deadlineMs`), retries idempotent requests on another instance, sends a request that never
  * reached an instance (connection refused) to another one whatever its method and ejects the
  * instance that refused, and calls a fallback when everything failed.
@@ -316,7 +316,7 @@ export class ServiceClient {
     for (const i of this.options.discovery.instances(service)) {
       if (i.id === first || tried?.has(i.id)) continue;
       const t = this.target(i, now);
-      if (t.ejectedUntil > now || !admits(t.breaker)) continue;
+      if (t.ejectedUntil > now || !t.breaker.admits()) continue;
       if (only === undefined) only = i;
       else (candidates ??= [only]).push(i);
     }
@@ -377,17 +377,14 @@ export class ServiceClient {
     if (!t) {
       const origin = `http://${instance.host.includes(':') ? `[${instance.host}]` : instance.host}:${instance.port}`;
       const b = this.options.breaker ?? {};
-      const breaker = new CircuitBreaker(runExchange, {
-        name: key,
-        timeout: false,
+      const breaker = new Breaker({
         errorThresholdPercentage: b.errorThresholdPercentage ?? 50,
         volumeThreshold: b.volumeThreshold ?? 5,
-        resetTimeout: b.resetTimeoutMs ?? 5000,
-        rollingCountTimeout: b.rollingWindowMs ?? 10_000,
-        rollingPercentilesEnabled: false,
+        resetTimeoutMs: b.resetTimeoutMs ?? 5000,
+        rollingWindowMs: b.rollingWindowMs ?? 10_000,
+        onOpen: () => this.options.logger?.warn({ target: key }, 'circuit opened'),
+        onClose: () => this.options.logger?.info({ target: key }, 'circuit closed'),
       });
-      breaker.on('open', () => this.options.logger?.warn({ target: key }, 'circuit opened'));
-      breaker.on('close', () => this.options.logger?.info({ target: key }, 'circuit closed'));
       const pool = new Pool(origin, {
         connections: this.options.connectionsPerInstance ?? 64,
         keepAliveTimeout: 30_000,
@@ -411,12 +408,13 @@ export class ServiceClient {
   ): Promise<ServiceResponse> {
     const t = this.target(instance);
     const started = performance.now();
-    if (!admits(t.breaker)) {
+    const headers = outgoingHeaders(request);
+    const body = request.json !== undefined ? JSON.stringify(request.json) : request.body;
+    // Counted in the breaker's window from here on (a half-open breaker's single probe taken).
+    if (!t.breaker.tryAcquire()) {
       this.report(service, instance, 'breaker_open', started);
       throw new BreakerOpenError(service);
     }
-    const headers = outgoingHeaders(request);
-    const body = request.json !== undefined ? JSON.stringify(request.json) : request.body;
     // One client span per attempt, its context in the request's traceparent (replacing any the
     // caller passed on: the callee's parent is this attempt). Off: one boolean check.
     const tr = tracing();
@@ -429,7 +427,8 @@ export class ServiceClient {
     t.inflight += 1;
     const exchange = new Exchange(t, instance, method, request, headers, body, attempts, timeout, this.failureStatuses);
     try {
-      const res = await t.breaker.fire(exchange);
+      const res = await exchange.send();
+      t.breaker.success();
       this.report(service, instance, 'ok', started);
       if (span) {
         span.setAttribute('http.response.status_code', res.statusCode);
@@ -437,6 +436,7 @@ export class ServiceClient {
       }
       return res;
     } catch (err) {
+      t.breaker.failure();
       if (span) {
         if (err instanceof FailureStatusError) span.setAttribute('http.response.status_code', err.response.statusCode);
         span.fail(err);
@@ -448,9 +448,7 @@ export class ServiceClient {
         t.ejectedUntil = Date.now() + this.ejectMs;
         this.options.logger?.warn({ target: t.key, err: (err as Error & { code?: string }).code, ms: this.ejectMs }, 'instance refused a connection: ejected');
       }
-      const outcome = classify(err as Error);
-      this.report(service, instance, outcome, started);
-      if (outcome === 'breaker_open') throw new BreakerOpenError(service);
+      this.report(service, instance, classify(err as Error), started);
       throw err;
     }
   }
@@ -477,11 +475,6 @@ async function dropFailure(failure: FailureStatusError): Promise<void> {
   await failure.response.body.dump().catch(() => undefined);
 }
 
-/** The breaker's action: one attempt's request (the attempt travels as the argument: no closure per call). */
-function runExchange(exchange: Exchange): Promise<ServiceResponse> {
-  return exchange.send();
-}
-
 function onExchangeTimeout(exchange: Exchange): void {
   exchange.abort(new HeadersTimeoutError(exchange.timeout));
 }
@@ -489,7 +482,7 @@ function onExchangeTimeout(exchange: Exchange): void {
 /**
  * One request on an instance's pool, resolved at the answer's headers (rejected with
  * {@link FailureStatusError} for a failure status that does not say a dependency is down). It is
- * undici's dispatch handler, the breaker's argument and the caller's abort listener at once, so an
+ * undici's dispatch handler and the caller's abort listener at once, so an
  * attempt costs one object. undici's own headers timeout ticks at about 1 s granularity: the wait
  * for the headers has a precise timer of its own (budgets nest by a second or less). The caller's
  * signal aborts the request, body included. The instance's in-flight count drops when the body is
@@ -621,10 +614,6 @@ function clientSpan(
   });
 }
 
-/** Closed, or half-open with its single probe not yet sent (opossum rejects everything else). */
-function admits(breaker: { readonly closed: boolean; readonly pendingClose: boolean }): boolean {
-  return breaker.closed || breaker.pendingClose;
-}
 
 function hasHeader(headers: ServiceRequest['headers'], name: string): boolean {
   if (!headers) return false;
@@ -652,7 +641,6 @@ function outgoingHeaders(request: ServiceRequest): Record<string, string | strin
 
 function classify(err: Error & { code?: string }): string {
   if (err instanceof FailureStatusError) return `status_${err.response.statusCode}`;
-  if (err.code === 'EOPENBREAKER') return 'breaker_open';
   switch (err.code) {
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT':
