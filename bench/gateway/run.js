@@ -9,8 +9,9 @@
 // Usage: npm run bench --prefix services   (builds services/dist first)
 // Knobs: BENCH_DURATION (s per load, default 8), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 50), BENCH_ACCESS_LOG=1 (log every request in both proxies),
 // BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", for b and d), BENCH_ONLY (e.g. "bd": run only those loads;
-// "abcdf" adds f, a bare node:http + undici proxy (floor-proxy.js): the floor of a Node proxy),
+// "abcdf" adds f, a bare node:http + undici proxy (floor-proxy.js): the floor of a Node proxy; "g" the same behind a bare fastify),
 // BENCH_FIXED_DURATION (s per fixed-rate load, default 8; 0 skips the fixed-rate part), BENCH_FIXED_RATE (req/s, default half of b's),
+// BENCH_FIXED_WARMUP (s at that rate before each fixed-rate round, on the same connections, not counted; default 2),
 // BENCH_WARMUP (s of load per target once before the rounds, default 5),
 // BENCH_TRACING=1: also (t) a second gateway with tracing on (OTLP to the local collector, `scripts/engines.sh up otel`),
 // sampling BENCH_TRACING_RATIO of its requests (default 1: every one, the worst case), and the cost t - b per request.
@@ -34,6 +35,8 @@ const ACCESS_LOG = process.env.BENCH_ACCESS_LOG === '1';
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
 const FIXED_DURATION = Number(process.env.BENCH_FIXED_DURATION ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
+// Seconds at the fixed rate before each round's measurement, same connections, not counted.
+const FIXED_WARMUP = Number(process.env.BENCH_FIXED_WARMUP ?? 2);
 const { Pool } = need('undici');
 const TRACING = process.env.BENCH_TRACING === '1';
 const TRACING_RATIO = process.env.BENCH_TRACING_RATIO || '1';
@@ -134,41 +137,48 @@ async function load(label, url, headers, pids) {
 /**
  * Open-loop load at a fixed rate: requests leave on schedule whatever the answers do (up to
  * `connections` at once, then the pool queues them), each timed from when it was sent to the end
- * of its body. Percentiles in ms (autocannon's histogram has 1 ms steps: too coarse here).
+ * of its body. Percentiles in ms (autocannon's histogram has 1 ms steps: too coarse here). The
+ * first `warmupSeconds` run at the same rate on the same connections and are not counted: the
+ * server, idle while the other targets were measured, first regrows its young generation (V8
+ * shrinks it when idle; its scavenges and a mark-compact then hit the first second or two).
  */
-async function fixedRate(url, headers, rate, seconds, connections = 32, slowLog = undefined) {
+async function fixedRate(url, headers, rate, seconds, connections = 32, slowLog = undefined, warmupSeconds = 0) {
   const { origin, pathname, search } = new URL(url);
   const pool = new Pool(origin, { connections });
   const latencies = [];
   let failed = 0;
   let sent = 0;
-  const total = Math.floor(rate * seconds);
+  const skip = Math.floor(rate * warmupSeconds);
+  const total = skip + Math.floor(rate * seconds);
   const pending = [];
   const slow = [];
   const started = performance.now();
+  let measuredFrom = started;
   while (sent < total) {
     const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
     for (; sent < due; sent++) {
+      const counted = sent >= skip;
+      if (sent === skip) measuredFrom = performance.now();
       const t0 = performance.now();
       pending.push(
         pool.request({ method: 'GET', path: pathname + search, headers }).then(
           async (res) => {
             await res.body.dump();
+            if (!counted) return;
             if (res.statusCode === 200) {
               const ms = performance.now() - t0;
               latencies.push(ms);
               if (slowLog && ms > 2) slow.push(`${(performance.timeOrigin + t0).toFixed(1)} ${ms.toFixed(2)}`);
-            }
-            else failed++;
+            } else failed++;
           },
-          () => failed++,
+          () => counted && failed++,
         ),
       );
     }
     await new Promise((r) => setTimeout(r, 1));
   }
   await Promise.all(pending);
-  const elapsed = (performance.now() - started) / 1000;
+  const elapsed = (performance.now() - measuredFrom) / 1000;
   await pool.close();
   if (slowLog) writeFileSync(slowLog, slow.join('\n') + '\n');
   latencies.sort((p, q) => p - q);
@@ -261,6 +271,10 @@ http {
   const floorPort = await freePort();
   const floor = only.includes('f') ? await start('floor', process.execPath, [...probe('f').args, join(__dirname, 'floor-proxy.js'), String(floorPort), `http://127.0.0.1:${upstreamPort}`], probe('f').env, null) : undefined;
   if (floor) await waitHttp(`http://127.0.0.1:${floorPort}/api/${echoName}/ping`);
+  // g (only with BENCH_ONLY naming it): the same floor behind a bare fastify, the floor of a fastify gateway.
+  const fastifyFloorPort = await freePort();
+  const fastifyFloor = only.includes('g') ? await start('fastify floor', process.execPath, [...probe('g').args, join(__dirname, 'floor-proxy.js'), String(fastifyFloorPort), `http://127.0.0.1:${upstreamPort}`, 'fastify'], probe('g').env, null) : undefined;
+  if (fastifyFloor) await waitHttp(`http://127.0.0.1:${fastifyFloorPort}/api/${echoName}/ping`);
 
   console.error(`load: autocannon, ${CONNECTIONS} connections, ${WARMUP} s warm-up once, then 2 s warm-up + ${DURATION} s each, loopback, ${require('node:os').cpus().length} cores shared by load generator and servers`);
   // Rounds interleave the targets so a neighbour's burst of CPU use hits them alike; each figure
@@ -272,6 +286,7 @@ http {
     { key: 'c', label: 'c nginx proxy_pass keep-alive', url: `http://127.0.0.1:${nginxPort}/api/${echoName}/ping`, headers: {}, pids: [nginx.child.pid, ...childPids(nginx.child.pid)] },
     { key: 'd', label: 'd gateway, JWT + limits + metrics off', url: gatewayUrl(bare.port), headers: {}, pids: [bare.child.pid] },
     { key: 'f', label: 'f floor: node:http + undici, nothing else', url: `http://127.0.0.1:${floorPort}/api/${echoName}/ping`, headers: {}, pids: floor ? [floor.child.pid] : [] },
+    { key: 'g', label: 'g floor behind a bare fastify', url: `http://127.0.0.1:${fastifyFloorPort}/api/${echoName}/ping`, headers: {}, pids: fastifyFloor ? [fastifyFloor.child.pid] : [] },
     ...(traced ? [{ key: 't', label: `t gateway, tracing on (ratio ${TRACING_RATIO})`, url: `http://127.0.0.1:${traced.port}/api/${echoName}/ping`, headers: auth, pids: [traced.child.pid] }] : []),
   ].filter((t) => only.includes(t.key));
   // Once, before the rounds: the Node servers' code reaches V8's optimizing tier only after a few
@@ -302,13 +317,12 @@ http {
   const fixedTargets = [fixedBase, ...fixedProxies].map((k) => targets.find((t) => t.key === k)).filter(Boolean);
   const rate = Number(process.env.BENCH_FIXED_RATE) || Math.round((summary.b?.rps ?? 0) / 2);
   if (FIXED_DURATION > 0 && rate > 0 && fixedTargets.length >= 2) {
-    console.error(`fixed rate: ${rate} req/s, ${FIXED_DURATION} s each, latency from send to the end of the body`);
+    console.error(`fixed rate: ${rate} req/s, ${FIXED_WARMUP} s (not counted) + ${FIXED_DURATION} s each, latency from send to the end of the body`);
     const rounds = Object.fromEntries(fixedTargets.map((t) => [t.key, []]));
     for (let round = 1; round <= ROUNDS; round++) {
       for (const t of fixedTargets) {
-        await fixedRate(t.url, t.headers, rate, 1); // warm-up
         // With BENCH_PROBE, every request slower than 2 ms (`<epoch ms sent> <ms>`) to <dir>/<key>-<round>.slow.
-        const r = await fixedRate(t.url, t.headers, rate, FIXED_DURATION, 32, PROBE ? join(PROBE, `${t.key}-${round}.slow`) : undefined);
+        const r = await fixedRate(t.url, t.headers, rate, FIXED_DURATION, 32, PROBE ? join(PROBE, `${t.key}-${round}.slow`) : undefined, FIXED_WARMUP);
         rounds[t.key].push(r);
         console.error(`  round ${round} ${t.key}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.failed} failed (until ${new Date().toISOString()})`);
       }
@@ -326,6 +340,8 @@ http {
   if (a && b) console.log(`ratio b/a: ${x(b.rps / a.rps)} req/s, p99 ${x(b.p99 / Math.max(a.p99, 1))}x`);
   if (b && c) console.log(`ratio b/c: ${x(b.rps / c.rps)} req/s (goal >= 0.5), CPU/request ${x(b.cpuUs / c.cpuUs, 1)}x (goal <= 3), p99 ${x(b.p99 / Math.max(c.p99, 1))}x`);
   if (f && c) console.log(`ratio f/c: ${x(f.rps / c.rps)} req/s, CPU/request ${x(f.cpuUs / c.cpuUs, 1)}x: the floor of a Node proxy against nginx`);
+  const { g } = summary;
+  if (g && c) console.log(`ratio g/c: ${x(g.rps / c.rps)} req/s, CPU/request ${x(g.cpuUs / c.cpuUs, 1)}x: the floor of a fastify proxy against nginx`);
   if (b && d) console.log(`ratio b/d: ${x(b.rps / d.rps)} req/s, CPU/request ${x(b.cpuUs / d.cpuUs)}x: the features cost ${x(100 * (1 - b.rps / d.rps), 0)} % of d's req/s (goal <= 30 %)`);
   if (fixed.rate) {
     console.log(`fixed rate ${fixed.rate} req/s (${process.env.BENCH_FIXED_RATE ? 'BENCH_FIXED_RATE' : "half of b's maximum"}), ${ROUNDS} rounds x ${FIXED_DURATION} s, medians:`);
