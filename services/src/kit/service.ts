@@ -250,11 +250,13 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
   shutdown.onClose('service client', () => client.close());
 
   if (tr.enabled) traceRequests(app, tr);
+  // A response emits 'close' once, whether it finished or the client went away.
+  const responseClosed = (): void => {
+    inflight -= 1;
+  };
   app.addHook('onRequest', (req, reply, done) => {
     inflight += 1;
-    reply.raw.once('close', () => {
-      inflight -= 1;
-    });
+    reply.raw.on('close', responseClosed);
     reply.header(REQUEST_ID_HEADER, req.id);
     done();
   });
