@@ -1,6 +1,7 @@
 import {
   BreakerOpenError, DEPENDENCY_UNAVAILABLE_HEADER, NoInstanceError, ServiceClient, type ServiceInstance,
 } from '../../src/kit';
+import { undiciTimeout } from '../../src/kit/service-client';
 import { deadPort, instanceOf, json, sleep, startServer, type TestServer } from '../support/http';
 
 describe('ServiceClient', () => {
@@ -241,6 +242,23 @@ describe('ServiceClient', () => {
     caller.abort(new Error('caller gave up'));
     await expect(aborted).rejects.toThrow('caller gave up');
     expect(client.outstanding(hangI)).toBe(0);
+  });
+
+  it("gives undici one timeout for headers and body, in whole seconds, the same for every attempt of a timeout", () => {
+    expect(undiciTimeout(5000)).toBe(6000);
+    expect(undiciTimeout(4999.987)).toBe(6000); // what is left of a 5 s deadline a moment later
+    expect(undiciTimeout(1500)).toBe(3000);
+    expect(undiciTimeout(200)).toBe(2000);
+  });
+
+  it('still bounds a body that stops arriving', async () => {
+    const stall = await named('stall', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('part');
+    });
+    client = new ServiceClient({ discovery: { instances: () => [instanceOf('svc', 'stall', stall.port)] }, timeoutMs: 100 });
+    const res = await client.request('svc', { path: '/' });
+    await expect(res.body.text()).rejects.toMatchObject({ code: 'UND_ERR_BODY_TIMEOUT' });
   });
 
   it('strips hop-by-hop headers and sends JSON bodies', async () => {
