@@ -105,14 +105,10 @@ export class RedisRateLimiter implements LimitCounters {
 
   hit(hits: readonly LimitHit[], now = Date.now()): Promise<LimitDecision | undefined> {
     if (hits.length === 0) return Promise.resolve(undefined);
-    if (hits.length === 1) return this.one(hits[0], now);
-    return Promise.all(hits.map((h) => this.one(h, now))).then((decisions) =>
-      // A rejection wins; among equals, the counter with the fewest remaining requests.
-      decisions.reduce((a, b) => {
-        if (a.allowed !== b.allowed) return a.allowed ? b : a;
-        return b.remaining < a.remaining ? b : a;
-      }),
-    );
+    // Counters with budget at hand decide at once: no promise per counter, one for the request.
+    const decisions = hits.map((h) => this.one(h, now));
+    for (const d of decisions) if (d instanceof Promise) return Promise.all(decisions).then((ds) => ds.reduce(binding));
+    return Promise.resolve((decisions as LimitDecision[]).reduce(binding));
   }
 
   /** Stops the sweep of ended windows. */
@@ -120,28 +116,21 @@ export class RedisRateLimiter implements LimitCounters {
     clearInterval(this.sweeper);
   }
 
-  private one({ key, rule }: LimitHit, now: number): Promise<LimitDecision> {
+  private one({ key, rule }: LimitHit, now: number): LimitDecision | Promise<LimitDecision> {
     const windowMs = rule.windowSeconds * 1000;
     const index = Math.floor(now / windowMs);
     const lease = this.lease(`${this.prefix}:${key}:${rule.windowSeconds}:${index}`, windowMs, (index + 1) * windowMs, rule.limit);
-    const decide = (count: number): LimitDecision => ({
-      allowed: count <= rule.limit,
-      limit: rule.limit,
-      remaining: Math.max(0, rule.limit - count),
-      resetSeconds: Math.max(1, Math.ceil((lease.windowEnd - now) / 1000)),
-      windowSeconds: rule.windowSeconds,
-    });
     lease.hitsSinceReserve += 1;
     if (lease.tokens > 0) {
       lease.tokens -= 1;
       this.prefetch(lease, now);
-      return Promise.resolve(decide(lease.total - lease.tokens));
+      return decide(lease.total - lease.tokens, rule, lease, now);
     }
-    if (lease.spent) return Promise.resolve(decide(rule.limit + 1));
+    if (lease.spent) return decide(rule.limit + 1, rule, lease, now);
     return new Promise<number>((resolve, reject) => {
       lease.waiting.push({ resolve, reject });
       if (!lease.flying) this.reserve(lease, now);
-    }).then(decide);
+    }).then((count) => decide(count, rule, lease, now));
   }
 
   private lease(redisKey: string, windowMs: number, windowEnd: number, limit: number): Lease {
@@ -234,4 +223,21 @@ export class RedisRateLimiter implements LimitCounters {
       if (evict && this.leases.size < MAX_LEASES / 2) return;
     }
   }
+}
+
+/** The decision for a counter at `count` hits in the lease's window. */
+function decide(count: number, rule: LimitRule, lease: Lease, now: number): LimitDecision {
+  return {
+    allowed: count <= rule.limit,
+    limit: rule.limit,
+    remaining: Math.max(0, rule.limit - count),
+    resetSeconds: Math.max(1, Math.ceil((lease.windowEnd - now) / 1000)),
+    windowSeconds: rule.windowSeconds,
+  };
+}
+
+/** The binding one of two decisions: a rejection wins; among equals, the one with the fewest remaining requests. */
+function binding(a: LimitDecision, b: LimitDecision): LimitDecision {
+  if (a.allowed !== b.allowed) return a.allowed ? b : a;
+  return b.remaining < a.remaining ? b : a;
 }

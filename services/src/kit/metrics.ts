@@ -34,6 +34,10 @@ export interface HotPathMetricSettings {
 class SeriesTable<S> {
   private root = new Map<string, unknown>();
   private list: S[] = [];
+  private last: S | undefined;
+  private lastA = '';
+  private lastB = '';
+  private lastC = '';
 
   constructor(
     private readonly labelNames: readonly string[],
@@ -43,6 +47,17 @@ class SeriesTable<S> {
   }
 
   get(a: string, b: string, c: string): S {
+    // Consecutive requests mostly share their labels: the last series is checked first.
+    if (this.last !== undefined && a === this.lastA && b === this.lastB && c === this.lastC) return this.last;
+    const series = this.find(a, b, c);
+    this.last = series;
+    this.lastA = a;
+    this.lastB = b;
+    this.lastC = c;
+    return series;
+  }
+
+  private find(a: string, b: string, c: string): S {
     switch (this.labelNames.length) {
       case 0:
         return this.leaf(this.root, '', a, b, c);
@@ -62,6 +77,7 @@ class SeriesTable<S> {
   clear(): void {
     this.root = new Map();
     this.list = [];
+    this.last = undefined;
   }
 
   private level(map: Map<string, unknown>, key: string): Map<string, unknown> {

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import CircuitBreaker from 'opossum';
 import { Pool, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
+import { Breaker } from './breaker';
 import type { ServiceInstance } from './registry';
 import { ResponseBody } from './response-body';
 import { TRACEPARENT, TRACESTATE, tracing, type TraceSpan, type Tracing } from './tracing';
@@ -160,7 +160,7 @@ interface Target {
   readonly key: string;
   readonly origin: string;
   readonly pool: Pool;
-  readonly breaker: CircuitBreaker<[() => Promise<ServiceResponse>], ServiceResponse>;
+  readonly breaker: Breaker;
   inflight: number;
   weightCurrent: number;
   lastUsed: number;
@@ -189,7 +189,7 @@ export function neverReached(err: unknown): boolean {
 /**
  * Calls other services by name, the way Ribbon + Feign do: picks a healthy instance from the
  * discovery table (round-robin, smooth weighted, or least outstanding requests), keeps a keep-alive
- * undici pool and an opossum breaker per instance, times attempts out (and the whole call, with
+ * undici pool and a circuit breaker per instance, times attempts out (and the whole call, with
  * `deadlineMs`), retries idempotent requests on another instance, sends a request that never
  * reached an instance (connection refused) to another one whatever its method and ejects the
  * instance that refused, and calls a fallback when everything failed.
@@ -226,35 +226,33 @@ export class ServiceClient {
     const maxAttempts = 1 + this.retries;
     const deadlineMs = request.deadlineMs ?? this.deadlineMs;
     const deadline = deadlineMs === undefined ? Infinity : performance.now() + deadlineMs;
-    const tried = new Set<string>();
+    // The instances tried: the first by itself, a set only once there is a retry (most calls have none).
+    let first: string | undefined;
+    let tried: Set<string> | undefined;
     let lastError: Error | undefined;
     // A failing answer is kept until another attempt answers: if none does, it is the answer.
     let lastFailure: FailureStatusError | undefined;
-    const dropFailure = async () => {
-      const f = lastFailure;
-      lastFailure = undefined;
-      await f?.response.body.dump().catch(() => undefined);
-    };
     let attempts = 0;
     while (attempts < maxAttempts) {
       const remaining = deadline - performance.now();
       if (attempts > 0 && remaining < 1) break;
-      const instance = this.pick(service, tried);
+      const instance = this.pick(service, first, tried);
       if (!instance) {
         lastError ??= this.options.discovery.instances(service).length === 0 ? new NoInstanceError(service) : new BreakerOpenError(service);
         break;
       }
-      tried.add(instance.id);
+      if (first === undefined) first = instance.id;
+      else (tried ??= new Set()).add(instance.id);
       attempts += 1;
       try {
         const timeout = Math.max(1, Math.min(request.timeoutMs ?? this.timeoutMs, remaining));
         const response = await this.attempt(service, instance, method, request, attempts, timeout);
-        if (lastFailure) await dropFailure();
+        if (lastFailure) await dropFailure(lastFailure);
         return response;
       } catch (err) {
         lastError = err as Error;
         if (err instanceof FailureStatusError) {
-          if (lastFailure) await dropFailure();
+          if (lastFailure) await dropFailure(lastFailure);
           lastFailure = err;
         }
         // Sent nowhere yet: any method goes to another instance. Otherwise only an idempotent one.
@@ -309,17 +307,20 @@ export class ServiceClient {
     await Promise.allSettled(targets.map((t) => t.pool.close()));
   }
 
-  private pick(service: string, tried: ReadonlySet<string>): ServiceInstance | undefined {
+  /** An instance that is neither `first` nor in `tried`, not ejected and whose breaker admits a call. */
+  private pick(service: string, first: string | undefined, tried: ReadonlySet<string> | undefined): ServiceInstance | undefined {
     const now = Date.now();
-    const candidates = this.options.discovery
-      .instances(service)
-      .filter((i) => {
-        if (tried.has(i.id)) return false;
-        const t = this.target(i);
-        return t.ejectedUntil <= now && admits(t.breaker);
-      });
-    if (candidates.length === 0) return undefined;
-    if (candidates.length === 1) return candidates[0];
+    // No array built for the usual single candidate: this runs once per call.
+    let only: ServiceInstance | undefined;
+    let candidates: ServiceInstance[] | undefined;
+    for (const i of this.options.discovery.instances(service)) {
+      if (i.id === first || tried?.has(i.id)) continue;
+      const t = this.target(i, now);
+      if (t.ejectedUntil > now || !t.breaker.admits()) continue;
+      if (only === undefined) only = i;
+      else (candidates ??= [only]).push(i);
+    }
+    if (!candidates) return only;
     switch (this.options.balancer ?? 'round-robin') {
       case 'weighted':
         return this.pickWeighted(candidates);
@@ -364,11 +365,11 @@ export class ServiceClient {
     return best;
   }
 
-  private target(instance: ServiceInstance): Target {
+  private target(instance: ServiceInstance, now = Date.now()): Target {
     // Instance records are immutable and replaced on change, so the object itself caches its target.
     const cached = this.byInstance.get(instance);
     if (cached && this.targets.get(cached.key) === cached) {
-      cached.lastUsed = Date.now();
+      cached.lastUsed = now;
       return cached;
     }
     const key = targetKey(instance);
@@ -376,26 +377,23 @@ export class ServiceClient {
     if (!t) {
       const origin = `http://${instance.host.includes(':') ? `[${instance.host}]` : instance.host}:${instance.port}`;
       const b = this.options.breaker ?? {};
-      const breaker = new CircuitBreaker((fn: () => Promise<ServiceResponse>) => fn(), {
-        name: key,
-        timeout: false,
+      const breaker = new Breaker({
         errorThresholdPercentage: b.errorThresholdPercentage ?? 50,
         volumeThreshold: b.volumeThreshold ?? 5,
-        resetTimeout: b.resetTimeoutMs ?? 5000,
-        rollingCountTimeout: b.rollingWindowMs ?? 10_000,
-        rollingPercentilesEnabled: false,
+        resetTimeoutMs: b.resetTimeoutMs ?? 5000,
+        rollingWindowMs: b.rollingWindowMs ?? 10_000,
+        onOpen: () => this.options.logger?.warn({ target: key }, 'circuit opened'),
+        onClose: () => this.options.logger?.info({ target: key }, 'circuit closed'),
       });
-      breaker.on('open', () => this.options.logger?.warn({ target: key }, 'circuit opened'));
-      breaker.on('close', () => this.options.logger?.info({ target: key }, 'circuit closed'));
       const pool = new Pool(origin, {
         connections: this.options.connectionsPerInstance ?? 64,
         keepAliveTimeout: 30_000,
         connect: { timeout: Math.min(this.timeoutMs, 2000) },
       });
-      t = { key, origin, pool, breaker, inflight: 0, weightCurrent: 0, lastUsed: Date.now(), ejectedUntil: 0 };
+      t = { key, origin, pool, breaker, inflight: 0, weightCurrent: 0, lastUsed: now, ejectedUntil: 0 };
       this.targets.set(key, t);
     }
-    t.lastUsed = Date.now();
+    t.lastUsed = now;
     this.byInstance.set(instance, t);
     return t;
   }
@@ -410,14 +408,13 @@ export class ServiceClient {
   ): Promise<ServiceResponse> {
     const t = this.target(instance);
     const started = performance.now();
-    const report = (outcome: string): void =>
-      this.options.onAttempt?.({ service, instance, outcome, durationMs: performance.now() - started });
-    if (!admits(t.breaker)) {
-      report('breaker_open');
-      throw new BreakerOpenError(service);
-    }
     const headers = outgoingHeaders(request);
     const body = request.json !== undefined ? JSON.stringify(request.json) : request.body;
+    // Counted in the breaker's window from here on (a half-open breaker's single probe taken).
+    if (!t.breaker.tryAcquire()) {
+      this.report(service, instance, 'breaker_open', started);
+      throw new BreakerOpenError(service);
+    }
     // One client span per attempt, its context in the request's traceparent (replacing any the
     // caller passed on: the callee's parent is this attempt). Off: one boolean check.
     const tr = tracing();
@@ -428,114 +425,36 @@ export class ServiceClient {
       tr.inject(headers as Record<string, string>, span);
     }
     t.inflight += 1;
-    let released = false;
-    const release = (): void => {
-      if (!released) {
-        released = true;
-        t.inflight -= 1;
-      }
-    };
+    const exchange = new Exchange(t, instance, method, request, headers, body, attempts, timeout, this.failureStatuses);
     try {
-      const res = await t.breaker.fire(async () => {
-        const response = await this.send(t, instance, method, request, headers, body, attempts, timeout);
-        // The body is done (read, dropped or broken off): the instance has one call less.
-        response.body.onClose(release);
-        if (this.failureStatuses.has(response.statusCode) && response.headers[DEPENDENCY_UNAVAILABLE_HEADER] === undefined) throw new FailureStatusError(response);
-        return response;
-      });
-      report('ok');
+      const res = await exchange.send();
+      t.breaker.success();
+      this.report(service, instance, 'ok', started);
       if (span) {
         span.setAttribute('http.response.status_code', res.statusCode);
         span.end();
       }
       return res;
     } catch (err) {
+      t.breaker.failure();
       if (span) {
         if (err instanceof FailureStatusError) span.setAttribute('http.response.status_code', err.response.statusCode);
         span.fail(err);
         span.end();
       }
-      if (!(err instanceof FailureStatusError)) release();
+      // A failing answer's body still holds the instance until it is read or dropped.
+      if (!(err instanceof FailureStatusError)) exchange.release();
       if (neverReached(err) && t.ejectedUntil <= Date.now()) {
         t.ejectedUntil = Date.now() + this.ejectMs;
         this.options.logger?.warn({ target: t.key, err: (err as Error & { code?: string }).code, ms: this.ejectMs }, 'instance refused a connection: ejected');
       }
-      const outcome = classify(err as Error);
-      report(outcome);
-      if (outcome === 'breaker_open') throw new BreakerOpenError(service);
+      this.report(service, instance, classify(err as Error), started);
       throw err;
     }
   }
 
-  /**
-   * One request on the instance's pool, resolved at the answer's headers. undici's own headers
-   * timeout ticks at about 1 s granularity: the wait for the headers has a precise timer of its own
-   * (budgets nest by a second or less). The caller's signal aborts the request, body included.
-   */
-  private send(
-    t: Target,
-    instance: ServiceInstance,
-    method: string,
-    request: ServiceRequest,
-    headers: Record<string, string | string[]>,
-    body: string | Buffer | undefined,
-    attempts: number,
-    timeout: number,
-  ): Promise<ServiceResponse> {
-    return new Promise<ServiceResponse>((resolve, reject) => {
-      if (request.signal?.aborted) {
-        reject(request.signal.reason);
-        return;
-      }
-      let controller: Dispatcher.DispatchController | undefined;
-      let reason: Error | undefined;
-      let response: ResponseBody | undefined;
-      const signal = request.signal;
-      const finish = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onCallerAbort);
-      };
-      const abort = (why: Error): void => {
-        if (reason) return;
-        reason = why;
-        // Not on a connection yet (queued in the pool): give up now; it is dropped when dequeued.
-        if (controller) controller.abort(why);
-        else if (!response) {
-          finish();
-          reject(why);
-        }
-      };
-      const onCallerAbort = (): void => abort(signal!.reason as Error);
-      const timer = setTimeout(() => abort(new HeadersTimeoutError(timeout)), timeout);
-      signal?.addEventListener('abort', onCallerAbort, { once: true });
-      t.pool.dispatch(
-        { method: method as Dispatcher.HttpMethod, path: request.path, headers, body, headersTimeout: timeout + 1000, bodyTimeout: timeout },
-        {
-          onRequestStart(c) {
-            controller = c;
-            if (reason) c.abort(reason);
-          },
-          onResponseStart(c, statusCode, responseHeaders) {
-            if (statusCode < 200) return; // informational (100 Continue): the answer follows
-            clearTimeout(timer);
-            response = new ResponseBody(c);
-            resolve({ statusCode, headers: responseHeaders, body: response, instance, attempts });
-          },
-          onResponseData(_c, chunk) {
-            response!.push(chunk);
-          },
-          onResponseEnd() {
-            finish();
-            response!.end();
-          },
-          onResponseError(_c, err) {
-            finish();
-            if (response) response.fail(reason ?? err);
-            else reject(reason ?? err);
-          },
-        },
-      );
-    });
+  private report(service: string, instance: ServiceInstance, outcome: string, started: number): void {
+    this.options.onAttempt?.({ service, instance, outcome, durationMs: performance.now() - started });
   }
 
   /** Drops pools and breakers of instances gone from discovery for a while. */
@@ -548,6 +467,140 @@ export class ServiceClient {
         void t.pool.close().catch(() => undefined);
       }
     }
+  }
+}
+
+/** Drops a failing answer kept for the caller once another attempt answered. */
+async function dropFailure(failure: FailureStatusError): Promise<void> {
+  await failure.response.body.dump().catch(() => undefined);
+}
+
+/**
+ * undici's own timeout for an attempt of `timeoutMs`: the whole seconds above it, plus one. undici's
+ * timers tick every ~0.5 s and may fire that much early, so the wait for the headers is bounded by
+ * the attempt's precise timer and undici's only backs it up (and bounds the gaps between body
+ * chunks). One value for headers and body, the same for every attempt of the same timeout: undici
+ * then refreshes each connection's timer. Two values, or a value that changed with the time left,
+ * made it create two timers per request, which stayed in its timer list up to 0.5 s after being
+ * cleared: promoted to the old generation, they brought a 5 to 15 ms mark-compact every few seconds
+ * at a few thousand requests a second (the gateway's p99 at a fixed rate).
+ */
+export function undiciTimeout(timeoutMs: number): number {
+  return (Math.ceil(timeoutMs / 1000) + 1) * 1000;
+}
+
+function onExchangeTimeout(exchange: Exchange): void {
+  exchange.abort(new HeadersTimeoutError(exchange.timeout));
+}
+
+/**
+ * One request on an instance's pool, resolved at the answer's headers (rejected with
+ * {@link FailureStatusError} for a failure status that does not say a dependency is down). It is
+ * undici's dispatch handler and the caller's abort listener at once, so an
+ * attempt costs one object. undici's own headers timeout ticks at about 1 s granularity: the wait
+ * for the headers has a precise timer of its own (budgets nest by a second or less). The caller's
+ * signal aborts the request, body included. The instance's in-flight count drops when the body is
+ * done (read, dropped or broken off) or the attempt failed.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private reason: Error | undefined;
+  private response: ResponseBody | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private released = false;
+  private resolve!: (response: ServiceResponse) => void;
+  private reject!: (err: Error) => void;
+
+  constructor(
+    private readonly t: Target,
+    private readonly instance: ServiceInstance,
+    private readonly method: string,
+    private readonly request: ServiceRequest,
+    private readonly headers: Record<string, string | string[]>,
+    private readonly body: string | Buffer | undefined,
+    private readonly attempts: number,
+    readonly timeout: number,
+    private readonly failureStatuses: ReadonlySet<number>,
+  ) {}
+
+  send(): Promise<ServiceResponse> {
+    return new Promise<ServiceResponse>((resolve, reject) => {
+      const signal = this.request.signal;
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      this.resolve = resolve;
+      this.reject = reject;
+      this.timer = setTimeout(onExchangeTimeout, this.timeout, this);
+      signal?.addEventListener('abort', this, { once: true });
+      const backstop = undiciTimeout(this.timeout);
+      this.t.pool.dispatch(
+        { method: this.method as Dispatcher.HttpMethod, path: this.request.path, headers: this.headers, body: this.body, headersTimeout: backstop, bodyTimeout: backstop },
+        this,
+      );
+    });
+  }
+
+  /** The instance has one call less (once). */
+  release(): void {
+    if (!this.released) {
+      this.released = true;
+      this.t.inflight -= 1;
+    }
+  }
+
+  abort(why: Error): void {
+    if (this.reason) return;
+    this.reason = why;
+    // Not on a connection yet (queued in the pool): give up now; it is dropped when dequeued.
+    if (this.controller) this.controller.abort(why);
+    else if (!this.response) {
+      this.finish();
+      this.reject(why);
+    }
+  }
+
+  /** The caller's signal fired (EventListener object). */
+  handleEvent(): void {
+    this.abort(this.request.signal!.reason as Error);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.reason) controller.abort(this.reason);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode < 200) return; // informational (100 Continue): the answer follows
+    clearTimeout(this.timer);
+    const response = (this.response = new ResponseBody(controller));
+    const answer: ServiceResponse = { statusCode, headers, body: response, instance: this.instance, attempts: this.attempts };
+    if (this.failureStatuses.has(statusCode) && headers[DEPENDENCY_UNAVAILABLE_HEADER] === undefined) this.reject(new FailureStatusError(answer));
+    else this.resolve(answer);
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.response!.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    this.finish();
+    this.response!.end();
+    this.release();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.finish();
+    if (this.response) {
+      this.response.fail(this.reason ?? err);
+      this.release();
+    } else this.reject(this.reason ?? err);
+  }
+
+  private finish(): void {
+    clearTimeout(this.timer);
+    this.request.signal?.removeEventListener('abort', this);
   }
 }
 
@@ -575,10 +628,6 @@ function clientSpan(
   });
 }
 
-/** Closed, or half-open with its single probe not yet sent (opossum rejects everything else). */
-function admits(breaker: { readonly closed: boolean; readonly pendingClose: boolean }): boolean {
-  return breaker.closed || breaker.pendingClose;
-}
 
 function hasHeader(headers: ServiceRequest['headers'], name: string): boolean {
   if (!headers) return false;
@@ -606,7 +655,6 @@ function outgoingHeaders(request: ServiceRequest): Record<string, string | strin
 
 function classify(err: Error & { code?: string }): string {
   if (err instanceof FailureStatusError) return `status_${err.response.statusCode}`;
-  if (err.code === 'EOPENBREAKER') return 'breaker_open';
   switch (err.code) {
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_BODY_TIMEOUT':

@@ -13,6 +13,7 @@ import { Counter, createMetrics, type HttpMetrics } from './metrics';
 import { RegistryClient, type ServiceInstance } from './registry';
 import { errorPayload, replyDependencyUnavailable, replyError } from './replies';
 import { ServiceClient, type ServiceClientOptions } from './service-client';
+import { RequestIds } from './request-id';
 import { traceRequests } from './request-tracing';
 import { GracefulShutdown } from './shutdown';
 import { startTracing } from './tracing';
@@ -181,6 +182,7 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
     ...(typeof def.client === 'function' ? def.client(metrics) : def.client),
   });
 
+  const requestIds = new RequestIds();
   const app = Fastify({
     loggerInstance: log,
     // One access line per request from our onResponse hook instead of fastify's two.
@@ -188,7 +190,7 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
     requestIdHeader: false,
     genReqId: (req) => {
       const incoming = req.headers[REQUEST_ID_HEADER];
-      return typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
+      return typeof incoming === 'string' && REQUEST_ID_PATTERN.test(incoming) ? incoming : requestIds.next();
     },
     bodyLimit: config.BODY_LIMIT_BYTES,
     return503OnClosing: true,
@@ -248,11 +250,13 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
   shutdown.onClose('service client', () => client.close());
 
   if (tr.enabled) traceRequests(app, tr);
+  // A response emits 'close' once, whether it finished or the client went away.
+  const responseClosed = (): void => {
+    inflight -= 1;
+  };
   app.addHook('onRequest', (req, reply, done) => {
     inflight += 1;
-    reply.raw.once('close', () => {
-      inflight -= 1;
-    });
+    reply.raw.on('close', responseClosed);
     reply.header(REQUEST_ID_HEADER, req.id);
     done();
   });

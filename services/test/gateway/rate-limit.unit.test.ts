@@ -50,6 +50,22 @@ describe('RedisRateLimiter', () => {
     expect(again).toMatchObject({ allowed: false, limit: 1 });
   });
 
+  it('decides at once from reserved budget, and takes the binding counter whether it waited on Redis or not', async () => {
+    const { redis, calls } = fakeRedis();
+    const limiter = new RedisRateLimiter(redis, 't');
+    const big = { limit: 100_000, windowSeconds: 60 };
+    await limiter.hit([{ key: 'ip:1', rule: big }]); // the first reservation
+    await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 3; i++) await limiter.hit([{ key: 'ip:1', rule: big }]);
+    const sent = calls.length;
+    // ip:1 answers from its budget (no Redis call); user:9 (small limit, exact) waits for Redis and binds.
+    const d = await limiter.hit([{ key: 'ip:1', rule: big }, { key: 'user:9', rule: { limit: 1, windowSeconds: 10 } }]);
+    expect(d).toMatchObject({ allowed: true, limit: 1, remaining: 0, windowSeconds: 10 });
+    const refused = await limiter.hit([{ key: 'user:9', rule: { limit: 1, windowSeconds: 10 } }, { key: 'ip:1', rule: big }]);
+    expect(refused).toMatchObject({ allowed: false, limit: 1 });
+    expect(calls.length).toBeGreaterThan(sent);
+  });
+
   it('starts a fresh count when the epoch-aligned window turns over', async () => {
     const { redis } = fakeRedis();
     const limiter = new RedisRateLimiter(redis, 't');

@@ -37,6 +37,26 @@ describe('hot-path metrics', () => {
     expect(await m.ours.metrics()).toBe(await m.theirs.metrics());
   });
 
+  it('counts into the right series when labels alternate and repeat, and after a reset', async () => {
+    const m = pair();
+    const seen: Array<[string, string, string]> = [
+      ['/api/a', 'a', '200'], ['/api/a', 'a', '200'], ['/api/a', 'a', '500'], ['/api/a', 'a', '200'],
+      ['/api/a', 'b', '200'], ['/api/b', 'a', '200'], ['/api/a', 'a', '200'],
+    ];
+    const feed = (rows: typeof seen) => {
+      for (const [route, upstream, status] of rows) {
+        m.counter.inc(route, upstream, `${status}`); // a new string each time, as String(statusCode) is
+        m.promCounter.inc({ route, upstream, status });
+      }
+    };
+    feed(seen);
+    expect(await m.ours.metrics()).toBe(await m.theirs.metrics());
+    m.ours.resetMetrics();
+    m.theirs.resetMetrics();
+    feed(seen.slice(-1)); // the series cached last before the reset must not be counted into
+    expect(await m.ours.metrics()).toBe(await m.theirs.metrics());
+  });
+
   it('refuses more than three labels', () => {
     expect(() => new HotPathCounter({ name: 'y_total', help: 'h', labelNames: ['a', 'b', 'c', 'd'], registers: [] })).toThrow('at most three labels');
   });

@@ -1,6 +1,7 @@
 import {
   BreakerOpenError, DEPENDENCY_UNAVAILABLE_HEADER, NoInstanceError, ServiceClient, type ServiceInstance,
 } from '../../src/kit';
+import { undiciTimeout } from '../../src/kit/service-client';
 import { deadPort, instanceOf, json, sleep, startServer, type TestServer } from '../support/http';
 
 describe('ServiceClient', () => {
@@ -200,6 +201,64 @@ describe('ServiceClient', () => {
     const noFallback = new ServiceClient({ discovery: { instances: () => table } });
     await expect(noFallback.request('svc', { path: '/' })).rejects.toBeInstanceOf(NoInstanceError);
     await noFallback.close();
+  });
+
+  it('tries each instance at most once per call, the retries included', async () => {
+    const failing = await Promise.all(['x', 'y', 'z'].map((id) => named(id, (_req, res) => json(res, 503, { id }))));
+    const table = failing.map((s, i) => instanceOf('svc', ['x', 'y', 'z'][i], s.port));
+    client = new ServiceClient({ discovery: { instances: () => table }, retries: 5, breaker: { volumeThreshold: 100 } });
+    const res = await client.request('svc', { path: '/' });
+    expect(res.statusCode).toBe(503);
+    expect(res.attempts).toBe(3);
+    await res.body.dump();
+    expect(failing.map((s) => s.hits.length)).toEqual([1, 1, 1]);
+  });
+
+  it('counts a call outstanding until its body is done, whatever ended the attempt', async () => {
+    const ok = await named('ok', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"id":');
+      setTimeout(() => res.end('"ok"}'), 100);
+    });
+    const bad = await named('bad', (_req, res) => json(res, 500, { id: 'bad' }));
+    const hang = await named('hang', () => undefined);
+    const [okI, badI, hangI] = [instanceOf('ok', 'ok', ok.port), instanceOf('bad', 'bad', bad.port), instanceOf('hang', 'hang', hang.port)];
+    const tables: Record<string, ServiceInstance[]> = { ok: [okI], bad: [badI], hang: [hangI] };
+    client = new ServiceClient({ discovery: { instances: (s) => tables[s] ?? [] }, retries: 0, timeoutMs: 100, breaker: { volumeThreshold: 100 } });
+    const answered = await client.request('ok', { path: '/' });
+    expect(client.outstanding(okI)).toBe(1);
+    await answered.body.json();
+    expect(client.outstanding(okI)).toBe(0);
+    // A failing answer (kept as the caller's answer) holds the instance until its body is dropped.
+    const failed = await client.request('bad', { path: '/' });
+    expect(failed.statusCode).toBe(500);
+    await failed.body.dump();
+    expect(client.outstanding(badI)).toBe(0);
+    await expect(client.request('hang', { path: '/' })).rejects.toMatchObject({ code: 'UND_ERR_HEADERS_TIMEOUT' });
+    expect(client.outstanding(hangI)).toBe(0);
+    const caller = new AbortController();
+    const aborted = client.request('hang', { path: '/', signal: caller.signal, timeoutMs: 5000 });
+    await sleep(50);
+    caller.abort(new Error('caller gave up'));
+    await expect(aborted).rejects.toThrow('caller gave up');
+    expect(client.outstanding(hangI)).toBe(0);
+  });
+
+  it("gives undici one timeout for headers and body, in whole seconds, the same for every attempt of a timeout", () => {
+    expect(undiciTimeout(5000)).toBe(6000);
+    expect(undiciTimeout(4999.987)).toBe(6000); // what is left of a 5 s deadline a moment later
+    expect(undiciTimeout(1500)).toBe(3000);
+    expect(undiciTimeout(200)).toBe(2000);
+  });
+
+  it('still bounds a body that stops arriving', async () => {
+    const stall = await named('stall', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('part');
+    });
+    client = new ServiceClient({ discovery: { instances: () => [instanceOf('svc', 'stall', stall.port)] }, timeoutMs: 100 });
+    const res = await client.request('svc', { path: '/' });
+    await expect(res.body.text()).rejects.toMatchObject({ code: 'UND_ERR_BODY_TIMEOUT' });
   });
 
   it('strips hop-by-hop headers and sends JSON bodies', async () => {
