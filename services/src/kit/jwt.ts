@@ -59,10 +59,14 @@ const MAX_CACHED_TOKENS = 10_000;
 
 /**
  * Verifies bearer tokens with jose. Verified tokens are cached (bounded, at most 60 s and never
- * past `exp`), so a client reusing its token costs one signature check a minute, not one per request.
+ * past `exp`), so a client reusing its token costs one signature check a minute, not one per request;
+ * requests carrying the same token while its check runs (a busy client when its entry expires) wait
+ * for that one check instead of each verifying the signature again.
  */
 export class JwtVerifier implements TokenVerifier {
   private readonly cache = new Map<string, { identity: Identity; until: number }>();
+  /** Checks in progress, by authorization header. */
+  private readonly checking = new Map<string, Promise<Identity>>();
   private readonly algorithms: string[];
 
   private constructor(
@@ -97,6 +101,16 @@ export class JwtVerifier implements TokenVerifier {
     const now = Date.now();
     const hit = this.cache.get(authorization);
     if (hit && hit.until > now) return hit.identity;
+    const running = this.checking.get(authorization);
+    if (running) return running;
+    const check = this.check(authorization, now);
+    this.checking.set(authorization, check);
+    const done = () => this.checking.delete(authorization);
+    check.then(done, done);
+    return check;
+  }
+
+  private async check(authorization: string, now: number): Promise<Identity> {
     const m = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)\s*$/i.exec(authorization);
     if (!m) {
       if (!/^Bearer\s/i.test(authorization)) throw new AuthError('unsupported_scheme', 'Only Bearer tokens are accepted');
