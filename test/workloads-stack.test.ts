@@ -2,6 +2,8 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { Stack } from 'aws-cdk-lib';
 import { platformRules, renderRules } from '../lib/observability/prometheus-rules';
 import { XRAY_WRITE } from '../lib/workloads/identities';
+import { chartEntries } from '../k8s/app';
+import { ENVIRONMENTS } from '../lib/config';
 import { build, ENVS, resourcesOf } from './support/platform';
 
 const MANIFEST = 'Custom::AWSCDK-EKS-KubernetesResource';
@@ -102,12 +104,7 @@ describe.each(ENVS)('WorkloadsStack (%s)', (env) => {
   });
 
   test('service metrics: the scraper reads this cluster\'s platform namespace into a workspace with this env\'s SLO rules', () => {
-    if (!config.observability.managedPrometheus) {
-      // Off (dev): no workspace, scraper, rules or access entry; CloudWatch's alarms remain (cluster stack).
-      expect(stack.metrics).toBeUndefined();
-      expect(Object.values(template.toJSON().Resources).map((r) => (r as { Type: string }).Type).filter((t) => /^AWS::APS::|^AWS::EKS::AccessEntry$/.test(t))).toEqual([]);
-      return;
-    }
+    expect(config.observability.managedPrometheus).toBe(true);
     const [[, scraper]] = resourcesOf(template, 'AWS::APS::Scraper');
     expect(JSON.stringify(scraper.Properties.Source.EksConfiguration.ClusterArn)).toMatch(/cluster/i);
     const config_ = JSON.parse(scraper.Properties.ScrapeConfiguration.ConfigurationBlob['Fn::Base64']);
@@ -126,6 +123,24 @@ describe.each(ENVS)('WorkloadsStack (%s)', (env) => {
   test('snapshot', () => {
     expect(template.toJSON()).toMatchSnapshot();
   });
+});
+
+test('observability.managedPrometheus off: no workspace, scraper, rules or access entry, and the metrics port stays closed to the VPC', () => {
+  const dev = ENVIRONMENTS.dev;
+  const { platform } = build('dev', { observability: { ...dev.observability, managedPrometheus: false } });
+  const template = Template.fromStack(platform.workloads);
+  expect(platform.workloads.metrics).toBeUndefined();
+  const types = Object.values(template.toJSON().Resources).map((r) => (r as { Type: string }).Type);
+  expect(types.filter((t) => /^AWS::APS::|^AWS::EKS::AccessEntry$/.test(t))).toEqual([]);
+  // The charts still deploy; no NetworkPolicy opens the metrics port to the VPC (it does with the switch on).
+  expect(resourcesOf(template, MANIFEST).filter(([id]) => /^Chart/.test(id))).toHaveLength(7);
+  const vpcMetricsRules = (charts: typeof platform.workloads.charts) => chartEntries(charts)
+    .flatMap(([, chart]) => chart.toJson())
+    .filter((d: any) => d.kind === 'NetworkPolicy')
+    .flatMap((d: any) => d.spec.ingress ?? [])
+    .filter((r: any) => r.from?.some((f: any) => f.ipBlock) && r.ports?.some((p: any) => p.port === 9464));
+  expect(vpcMetricsRules(platform.workloads.charts)).toEqual([]);
+  expect(vpcMetricsRules(build('dev').platform.workloads.charts).length).toBeGreaterThan(0);
 });
 
 describe('PlatformCluster runs what the workloads need', () => {
