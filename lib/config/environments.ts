@@ -40,7 +40,7 @@ export const dev: PlatformConfig = {
     vpcCidr: '10.10.0.0/16',
     maxAzs: 2,
     natGateways: 1,
-    // A NAT instance (about USD 6 a month with its address and monitoring) instead of a NAT gateway (USD 39).
+    // A NAT instance (about USD 10 a month with its address, monitoring and disk) instead of a NAT gateway (39 with its address).
     natInstanceType: 't4g.nano',
     interfaceEndpoints: [],
     flowLogRetentionDays: 14,
@@ -107,7 +107,7 @@ export const dev: PlatformConfig = {
     logRetentionDays: 7,
     slo: { availability: 0.99, latencyP99Ms: 500 },
     tracing: { enabled: true, sampleRatio: 1 },
-    // The SLO burn-rate rules in every env. About USD 44 a month of dev's 325, most of it the
+    // The SLO burn-rate rules in every env. About USD 44 a month of dev's 324, most of it the
     // managed scraper's hourly fee: false brings dev to about 281 (README, "Plan").
     managedPrometheus: true,
   },

@@ -40,8 +40,8 @@ export interface NetworkConfig {
   /** NAT gateways (1 in dev to save cost, one per AZ in prod); with natInstanceType, NAT instances. */
   readonly natGateways: number;
   /**
-   * NAT instances of this type (e.g. `t4g.nano`) instead of managed NAT gateways: a tenth of the
-   * price (USD 4 a month against 36 in eu-west-1), one EC2 host per gateway with no managed
+   * NAT instances of this type (e.g. `t4g.nano`) instead of managed NAT gateways: a quarter of the
+   * price (about USD 10 a month with its address, monitoring and disk, against 39 in eu-west-1), one EC2 host per gateway with no managed
    * failover. Only where `retainData` is false (a disposable environment); ignored with
    * `existingVpc`, like natGateways (its owner runs its NAT).
    * @default managed NAT gateways
@@ -324,7 +324,7 @@ export interface ObservabilityConfig {
   readonly tracing: TracingConfig;
   /**
    * Amazon Managed Service for Prometheus: a workspace, an AWS managed scraper of the pods'
-   * /metrics and the SLO burn-rate and component rules (about USD 45 a month at dev's size, most of
+   * /metrics and the SLO burn-rate and component rules (about USD 44 a month at dev's size, most of
    * it the scraper's hourly fee). Off: the CloudWatch alarms, Container Insights and the dashboard
    * remain; the SLO burn-rate alerts do not exist.
    */
