@@ -74,6 +74,9 @@ const PROMETHEUS_BYTES_PER_SAMPLE = 2;
 const prometheusSamplesPerMonth = (c: PricingContext) => c.usage.prometheusActiveSeries * (hours(c) * 3600 / PROMETHEUS_SCRAPE_SECONDS);
 
 /** The pricing rule of each priced resource type. Types in prices.json `free` cost nothing; any other type is listed as unknown. */
+/** A public IPv4 address held all month: an Elastic IP, or one an instance asks for at launch. */
+const publicIpv4 = (c: PricingContext) => line('public IPv4 address', hours(c), 'address-hours', c.prices.publicIpv4Hour);
+
 export const PRICING_RULES: Record<string, Rule> = {
   'AWS::EKS::Cluster': (_r, c) => [line('EKS control plane (standard support)', hours(c), 'cluster-hours', c.prices.eksClusterHour)],
 
@@ -146,11 +149,11 @@ export const PRICING_RULES: Record<string, Rule> = {
     const disk = (p.BlockDeviceMappings ?? []).reduce((s: number, b: any) => s + num(b.Ebs?.VolumeSize, 8), 0) || 8;
     out.push(line(`${disk} GiB gp3 root volume`, disk, 'GB-months', c.prices.ebsGp3GbMonth));
     if (truthy(p.Monitoring)) out.push(line('EC2 detailed monitoring', 1, 'instance-months', c.prices.ec2DetailedMonitoringInstanceMonth));
-    if ((p.NetworkInterfaces ?? []).some((n: any) => truthy(n.AssociatePublicIpAddress))) out.push(line('public IPv4 address', hours(c), 'address-hours', c.prices.publicIpv4Hour));
+    if ((p.NetworkInterfaces ?? []).some((n: any) => truthy(n.AssociatePublicIpAddress))) out.push(publicIpv4(c));
     return out;
   },
 
-  'AWS::EC2::EIP': (_r, c) => [line('public IPv4 address', hours(c), 'address-hours', c.prices.publicIpv4Hour)],
+  'AWS::EC2::EIP': (_r, c) => [publicIpv4(c)],
 
   'AWS::ElasticLoadBalancingV2::LoadBalancer': (r, c) => {
     if (r.properties.Type && r.properties.Type !== 'application') throw new PlanError(`${r.path}: only application load balancers are priced (got ${r.properties.Type})`);
