@@ -64,3 +64,6 @@ if (mode === 'fastify') {
     })
     .listen(Number(port), '127.0.0.1');
 }
+
+// A normal exit on the bench's SIGTERM, so a --cpu-prof given through BENCH_FLOOR_NODE_ARGS is written.
+process.on('SIGTERM', () => process.exit(0));

@@ -10,6 +10,8 @@
 // Knobs: BENCH_DURATION (s per load, default 8), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS (default 50), BENCH_ACCESS_LOG=1 (log every request in both proxies),
 // BENCH_GATEWAY_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", for b and d), BENCH_ONLY (e.g. "bd": run only those loads;
 // "abcdf" adds f, a bare node:http + undici proxy (floor-proxy.js): the floor of a Node proxy; "g" the same behind a bare fastify),
+// BENCH_FLOOR_NODE_ARGS (the same for f and g), BENCH_E_NODE_ARGS (with "e" in BENCH_ONLY: the gateway b once more under these flags),
+// BENCH_E_MAIN (e runs this main.js instead: another build of the services, for an A/B of code),
 // BENCH_FIXED_DURATION (s per fixed-rate load, default 8; 0 skips the fixed-rate part), BENCH_FIXED_RATE (req/s, default half of b's),
 // BENCH_FIXED_WARMUP (s at that rate before each fixed-rate round, on the same connections, not counted; default 2),
 // BENCH_WARMUP (s of load per target once before the rounds, default 5),
@@ -53,16 +55,18 @@ function freePort() {
   });
 }
 
-/** CPU seconds (user + system) a process and its children-by-pid used so far, from /proc. */
+/** CPU seconds a process and its children-by-pid used so far, from /proc: [user + system, system alone]. */
 function cpuSeconds(pids) {
-  let ticks = 0;
+  let user = 0;
+  let system = 0;
   for (const pid of pids) {
     try {
       const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
+      user += Number(f[11]);
+      system += Number(f[12]);
     } catch {}
   }
-  return ticks / 100;
+  return [(user + system) / 100, system / 100];
 }
 
 function childPids(pid) {
@@ -125,13 +129,14 @@ async function waitHttp(url, headers = {}) {
 
 async function load(label, url, headers, pids) {
   await autocannon({ url, connections: CONNECTIONS, duration: 2, headers }); // warm-up
-  const cpu0 = cpuSeconds(pids);
+  const [cpu0, sys0] = cpuSeconds(pids);
   const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, headers });
-  const cpu = cpuSeconds(pids) - cpu0;
+  const [cpu1, sys1] = cpuSeconds(pids);
   const failed = r.errors + r.timeouts + r.non2xx;
-  // CPU per request of the server under test: steadier than req/s on a shared machine.
-  const cpuUs = r.requests.total ? (cpu * 1e6) / r.requests.total : NaN;
-  return { label, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, failed, cpuUs };
+  // CPU per request of the server under test: steadier than req/s on a shared machine. The kernel's
+  // part (system calls, the loopback's delivery to the peer, wake-ups) apart: the same work for nginx.
+  const per = (seconds) => (r.requests.total ? (seconds * 1e6) / r.requests.total : NaN);
+  return { label, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, failed, cpuUs: per(cpu1 - cpu0), sysUs: per(sys1 - sys0) };
 }
 
 /**
@@ -217,9 +222,9 @@ async function main() {
   etcdPut(`/registry/config/${gatewayName}-bare/public-paths`, ['/api/**']);
   const gatewayNodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS || '').split(' ').filter(Boolean);
   const auth = { authorization: `Bearer ${token}` };
-  const startGateway = async (name, env, headers = auth, key = 'b') => {
+  const startGateway = async (name, env, headers = auth, key = 'b', nodeArgs = gatewayNodeArgs, main = join(SERVICES, 'dist/main.js')) => {
     const port = await freePort();
-    const gw = await start(name, process.execPath, [...gatewayNodeArgs, ...probe(key).args, join(SERVICES, 'dist/main.js')], {
+    const gw = await start(name, process.execPath, [...nodeArgs, ...probe(key).args, main], {
       ...probe(key).env,
       ...base, SERVICE: 'gateway', GATEWAY_NAME: name, PORT: String(port), LOG_LEVEL: ACCESS_LOG ? 'info' : 'warn',
       JWT_PUBLIC_KEY: jwk, JWT_ISSUER: 'bench', JWT_AUDIENCE: 'platform-api', RATE_LIMIT_KEY_PREFIX: `rl-bench-${suffix}`, ...env,
@@ -235,6 +240,12 @@ async function main() {
       OTEL_TRACES_EXPORTER: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: engines.TRACES_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: TRACING_RATIO,
     }, auth, 't')
     : undefined;
+  // e (only with BENCH_ONLY naming it): the gateway b under other V8/Node flags (BENCH_E_NODE_ARGS), for an A/B of runtime flags within one run.
+  const E_NODE_ARGS = (process.env.BENCH_E_NODE_ARGS || '').split(' ').filter(Boolean);
+  const only = process.env.BENCH_ONLY || (TRACING ? 'abcdt' : 'abcd');
+  // BENCH_E_MAIN: e runs another build of the services (e.g. the code before a change, built apart) for an A/B of code.
+  const E_MAIN = process.env.BENCH_E_MAIN ? resolve(process.env.BENCH_E_MAIN) : join(SERVICES, 'dist/main.js');
+  const flagged = only.includes('e') ? await startGateway(gatewayName, {}, auth, 'e', E_NODE_ARGS, E_MAIN) : undefined;
   const check = await fetch(`http://127.0.0.1:${gateway.port}/api/${echoName}/ping`, { headers: auth });
   if (!check.headers.get('ratelimit-remaining')) throw new Error('gateway b is not rate limiting (no RateLimit headers): is Redis up?');
   const checkBare = await fetch(`http://127.0.0.1:${bare.port}/api/${echoName}/ping`);
@@ -267,13 +278,14 @@ http {
   await waitHttp(`http://127.0.0.1:${nginxPort}/api/${echoName}/ping`);
 
   // f (only with BENCH_ONLY naming it): the floor of a Node proxy, node:http in and undici out, nothing else.
-  const only = process.env.BENCH_ONLY || (TRACING ? 'abcdt' : 'abcd');
+  // BENCH_FLOOR_NODE_ARGS: node flags for the floors f and g (e.g. a CPU profile to set beside b's and d's).
+  const floorNodeArgs = (process.env.BENCH_FLOOR_NODE_ARGS || '').split(' ').filter(Boolean);
   const floorPort = await freePort();
-  const floor = only.includes('f') ? await start('floor', process.execPath, [...probe('f').args, join(__dirname, 'floor-proxy.js'), String(floorPort), `http://127.0.0.1:${upstreamPort}`], probe('f').env, null) : undefined;
+  const floor = only.includes('f') ? await start('floor', process.execPath, [...floorNodeArgs, ...probe('f').args, join(__dirname, 'floor-proxy.js'), String(floorPort), `http://127.0.0.1:${upstreamPort}`], probe('f').env, null) : undefined;
   if (floor) await waitHttp(`http://127.0.0.1:${floorPort}/api/${echoName}/ping`);
   // g (only with BENCH_ONLY naming it): the same floor behind a bare fastify, the floor of a fastify gateway.
   const fastifyFloorPort = await freePort();
-  const fastifyFloor = only.includes('g') ? await start('fastify floor', process.execPath, [...probe('g').args, join(__dirname, 'floor-proxy.js'), String(fastifyFloorPort), `http://127.0.0.1:${upstreamPort}`, 'fastify'], probe('g').env, null) : undefined;
+  const fastifyFloor = only.includes('g') ? await start('fastify floor', process.execPath, [...floorNodeArgs, ...probe('g').args, join(__dirname, 'floor-proxy.js'), String(fastifyFloorPort), `http://127.0.0.1:${upstreamPort}`, 'fastify'], probe('g').env, null) : undefined;
   if (fastifyFloor) await waitHttp(`http://127.0.0.1:${fastifyFloorPort}/api/${echoName}/ping`);
 
   console.error(`load: autocannon, ${CONNECTIONS} connections, ${WARMUP} s warm-up once, then 2 s warm-up + ${DURATION} s each, loopback, ${require('node:os').cpus().length} cores shared by load generator and servers`);
@@ -285,6 +297,7 @@ http {
     { key: 'b', label: 'b gateway, every feature on', url: gatewayUrl(gateway.port), headers: auth, pids: [gateway.child.pid] },
     { key: 'c', label: 'c nginx proxy_pass keep-alive', url: `http://127.0.0.1:${nginxPort}/api/${echoName}/ping`, headers: {}, pids: [nginx.child.pid, ...childPids(nginx.child.pid)] },
     { key: 'd', label: 'd gateway, JWT + limits + metrics off', url: gatewayUrl(bare.port), headers: {}, pids: [bare.child.pid] },
+    ...(flagged ? [{ key: 'e', label: (process.env.BENCH_E_MAIN ? `e gateway b from ${process.env.BENCH_E_MAIN}` : `e gateway b, node ${E_NODE_ARGS.join(' ') || '(no flags)'}`).slice(0, 42), url: gatewayUrl(flagged.port), headers: auth, pids: [flagged.child.pid] }] : []),
     { key: 'f', label: 'f floor: node:http + undici, nothing else', url: `http://127.0.0.1:${floorPort}/api/${echoName}/ping`, headers: {}, pids: floor ? [floor.child.pid] : [] },
     { key: 'g', label: 'g floor behind a bare fastify', url: `http://127.0.0.1:${fastifyFloorPort}/api/${echoName}/ping`, headers: {}, pids: fastifyFloor ? [fastifyFloor.child.pid] : [] },
     ...(traced ? [{ key: 't', label: `t gateway, tracing on (ratio ${TRACING_RATIO})`, url: `http://127.0.0.1:${traced.port}/api/${echoName}/ping`, headers: auth, pids: [traced.child.pid] }] : []),
@@ -298,7 +311,7 @@ http {
     for (const t of targets) {
       const r = await load(t.label, t.url, t.headers, t.pids);
       runs[t.key].push(r);
-      console.error(`  round ${round} ${t.key}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.cpuUs.toFixed(0)} µs CPU/request`);
+      console.error(`  round ${round} ${t.key}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ${r.cpuUs.toFixed(0)} µs CPU/request (${r.sysUs.toFixed(0)} in the kernel)`);
     }
   }
   const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)];
@@ -306,7 +319,7 @@ http {
   for (const t of targets) {
     const rs = runs[t.key];
     if (!rs.length) continue;
-    summary[t.key] = { label: t.label, rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), cpuUs: median(rs.map((r) => r.cpuUs)), total: rs.reduce((n, r) => n + r.total, 0), failed: rs.reduce((n, r) => n + r.failed, 0) };
+    summary[t.key] = { label: t.label, rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), cpuUs: median(rs.map((r) => r.cpuUs)), sysUs: median(rs.map((r) => r.sysUs)), total: rs.reduce((n, r) => n + r.total, 0), failed: rs.reduce((n, r) => n + r.failed, 0) };
   }
 
   // Latency at a fixed rate, half of b's maximum: what a client sees when the gateway is not saturated.
@@ -331,9 +344,9 @@ http {
     fixed.rate = rate;
   }
 
-  console.log(`gateway bench: ${CONNECTIONS} connections, ${ROUNDS} rounds x ${DURATION} s per target, medians`);
+  console.log(`gateway bench: Node ${process.version}, ${CONNECTIONS} connections, ${ROUNDS} rounds x ${DURATION} s per target, medians`);
   for (const r of Object.values(summary)) {
-    console.log(`${r.label.padEnd(42)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms   ${r.cpuUs.toFixed(0).padStart(4)} µs CPU/req   (${r.total} requests, ${r.failed} failed)`);
+    console.log(`${r.label.padEnd(42)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms   ${r.cpuUs.toFixed(0).padStart(4)} µs CPU/req (kernel ${r.sysUs.toFixed(0).padStart(3)})   (${r.total} requests, ${r.failed} failed)`);
   }
   const { a, b, c, d, f, t } = summary;
   const x = (v, digits = 2) => v.toFixed(digits);
