@@ -48,11 +48,6 @@ export class Breaker {
     return this.state === 'half-open';
   }
 
-  /** Half-open with its single probe not yet admitted. */
-  get pendingClose(): boolean {
-    return this.probeFree;
-  }
-
   /** Closed, or half-open with its probe not yet admitted. */
   admits(): boolean {
     return this.state === 'closed' || this.probeFree;

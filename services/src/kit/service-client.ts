@@ -628,7 +628,6 @@ function clientSpan(
   });
 }
 
-
 function hasHeader(headers: ServiceRequest['headers'], name: string): boolean {
   if (!headers) return false;
   for (const [k, v] of Object.entries(headers)) if (v !== undefined && k.toLowerCase() === name) return true;

@@ -205,7 +205,7 @@ export async function createService(def: ServiceDefinition): Promise<Service> {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;
       const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
       const [error, message] = STATUS_ERRORS[status];
-      const requestId = randomUUID();
+      const requestId = requestIds.next();
       const body = JSON.stringify(errorPayload(error, message, requestId));
       if (socket.writable) {
         socket.write(

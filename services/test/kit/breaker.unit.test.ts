@@ -47,7 +47,7 @@ describe('Breaker', () => {
     expect(b.tryAcquire()).toBe(false);
     jest.advanceTimersByTime(1000);
     expect(b.halfOpen).toBe(true);
-    expect(b.pendingClose).toBe(true);
+    expect(b.admits()).toBe(true); // the probe not admitted yet
     expect(b.tryAcquire()).toBe(true); // the probe
     expect(b.tryAcquire()).toBe(false); // nothing else while it is out
     expect(b.admits()).toBe(false);
