@@ -73,10 +73,10 @@ const PROMETHEUS_SCRAPE_SECONDS = 30;
 const PROMETHEUS_BYTES_PER_SAMPLE = 2;
 const prometheusSamplesPerMonth = (c: PricingContext) => c.usage.prometheusActiveSeries * (hours(c) * 3600 / PROMETHEUS_SCRAPE_SECONDS);
 
-/** The pricing rule of each priced resource type. Types in prices.json `free` cost nothing; any other type is listed as unknown. */
 /** A public IPv4 address held all month: an Elastic IP, or one an instance asks for at launch. */
 const publicIpv4 = (c: PricingContext) => line('public IPv4 address', hours(c), 'address-hours', c.prices.publicIpv4Hour);
 
+/** The pricing rule of each priced resource type. Types in prices.json `free` cost nothing; any other type is listed as unknown. */
 export const PRICING_RULES: Record<string, Rule> = {
   'AWS::EKS::Cluster': (_r, c) => [line('EKS control plane (standard support)', hours(c), 'cluster-hours', c.prices.eksClusterHour)],
 
