@@ -69,6 +69,11 @@ function cpuSeconds(pids) {
   return [(user + system) / 100, system / 100];
 }
 
+/** Node flags from an environment variable, space-separated (none when unset). */
+function flagsFrom(name) {
+  return (process.env[name] || '').split(' ').filter(Boolean);
+}
+
 function childPids(pid) {
   try {
     return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
@@ -220,7 +225,7 @@ async function main() {
   const etcdPut = (key, value) => execFileSync('etcdctl', ['--endpoints', engines.ETCD_ENDPOINTS, 'put', key, JSON.stringify(value)], { stdio: 'ignore' });
   etcdPut(`/registry/config/${gatewayName}/rate-limits`, { ip: { limit: 1e9, windowSeconds: 60 }, user: { limit: 1e9, windowSeconds: 60 } });
   etcdPut(`/registry/config/${gatewayName}-bare/public-paths`, ['/api/**']);
-  const gatewayNodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS || '').split(' ').filter(Boolean);
+  const gatewayNodeArgs = flagsFrom('BENCH_GATEWAY_NODE_ARGS');
   const auth = { authorization: `Bearer ${token}` };
   const startGateway = async (name, env, headers = auth, key = 'b', nodeArgs = gatewayNodeArgs, main = join(SERVICES, 'dist/main.js')) => {
     const port = await freePort();
@@ -241,7 +246,7 @@ async function main() {
     }, auth, 't')
     : undefined;
   // e (only with BENCH_ONLY naming it): the gateway b under other V8/Node flags (BENCH_E_NODE_ARGS), for an A/B of runtime flags within one run.
-  const E_NODE_ARGS = (process.env.BENCH_E_NODE_ARGS || '').split(' ').filter(Boolean);
+  const E_NODE_ARGS = flagsFrom('BENCH_E_NODE_ARGS');
   const only = process.env.BENCH_ONLY || (TRACING ? 'abcdt' : 'abcd');
   // BENCH_E_MAIN: e runs another build of the services (e.g. the code before a change, built apart) for an A/B of code.
   const E_MAIN = process.env.BENCH_E_MAIN ? resolve(process.env.BENCH_E_MAIN) : join(SERVICES, 'dist/main.js');
@@ -279,7 +284,7 @@ http {
 
   // f (only with BENCH_ONLY naming it): the floor of a Node proxy, node:http in and undici out, nothing else.
   // BENCH_FLOOR_NODE_ARGS: node flags for the floors f and g (e.g. a CPU profile to set beside b's and d's).
-  const floorNodeArgs = (process.env.BENCH_FLOOR_NODE_ARGS || '').split(' ').filter(Boolean);
+  const floorNodeArgs = flagsFrom('BENCH_FLOOR_NODE_ARGS');
   const floorPort = await freePort();
   const floor = only.includes('f') ? await start('floor', process.execPath, [...floorNodeArgs, ...probe('f').args, join(__dirname, 'floor-proxy.js'), String(floorPort), `http://127.0.0.1:${upstreamPort}`], probe('f').env, null) : undefined;
   if (floor) await waitHttp(`http://127.0.0.1:${floorPort}/api/${echoName}/ping`);
@@ -348,12 +353,11 @@ http {
   for (const r of Object.values(summary)) {
     console.log(`${r.label.padEnd(42)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${String(r.p50).padStart(4)} ms   p99 ${String(r.p99).padStart(4)} ms   ${r.cpuUs.toFixed(0).padStart(4)} µs CPU/req (kernel ${r.sysUs.toFixed(0).padStart(3)})   (${r.total} requests, ${r.failed} failed)`);
   }
-  const { a, b, c, d, f, t } = summary;
+  const { a, b, c, d, f, g, t } = summary;
   const x = (v, digits = 2) => v.toFixed(digits);
   if (a && b) console.log(`ratio b/a: ${x(b.rps / a.rps)} req/s, p99 ${x(b.p99 / Math.max(a.p99, 1))}x`);
   if (b && c) console.log(`ratio b/c: ${x(b.rps / c.rps)} req/s (goal >= 0.5), CPU/request ${x(b.cpuUs / c.cpuUs, 1)}x (goal <= 3), p99 ${x(b.p99 / Math.max(c.p99, 1))}x`);
   if (f && c) console.log(`ratio f/c: ${x(f.rps / c.rps)} req/s, CPU/request ${x(f.cpuUs / c.cpuUs, 1)}x: the floor of a Node proxy against nginx`);
-  const { g } = summary;
   if (g && c) console.log(`ratio g/c: ${x(g.rps / c.rps)} req/s, CPU/request ${x(g.cpuUs / c.cpuUs, 1)}x: the floor of a fastify proxy against nginx`);
   if (b && d) console.log(`ratio b/d: ${x(b.rps / d.rps)} req/s, CPU/request ${x(b.cpuUs / d.cpuUs)}x: the features cost ${x(100 * (1 - b.rps / d.rps), 0)} % of d's req/s (goal <= 30 %)`);
   if (fixed.rate) {
